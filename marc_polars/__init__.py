@@ -1,0 +1,18 @@
+"""Read MARC 21 bibliographic records (ISO 2709) into Polars DataFrames.
+
+>>> import marc_polars as mp
+>>> df = mp.read_marc(mp.SAMPLE)           # one row per record: leader, fields
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from marc_polars import exceptions
+from marc_polars._read import SAMPLE, read_marc
+from marc_polars.exceptions import MarcError
+
+try:
+    __version__ = version("marc_polars")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = ["SAMPLE", "MarcError", "exceptions", "read_marc", "__version__"]

@@ -1,0 +1,5 @@
+import sys
+
+from marc_polars.cli import main
+
+sys.exit(main())

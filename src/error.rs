@@ -1,0 +1,91 @@
+//! Errors of the reader: damage found inside one record, and that damage placed in its source.
+
+use std::fmt;
+
+/// What is wrong with a record. Each kind maps to one exception class in Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DamageKind {
+    /// Leader/00-04 is not a number, or is too small to hold a record.
+    BadRecordLength,
+    /// The input ends inside a record.
+    Truncated,
+    /// The byte the record length points at is not the record terminator.
+    MissingRecordTerminator,
+    /// Leader/12-16 is not a number or points outside the record.
+    BadBaseAddress,
+    /// A directory entry is malformed, or the directory is not terminated.
+    BadDirectory,
+    /// A directory entry points outside the record's field data.
+    FieldOutOfBounds,
+    /// A field does not end with the field terminator.
+    MissingFieldTerminator,
+    /// A data field does not start with exactly two indicators.
+    BadIndicators,
+    /// The record's bytes are not valid UTF-8.
+    InvalidUtf8,
+}
+
+impl DamageKind {
+    /// Name of the Python exception class in `marc_polars.exceptions`.
+    pub fn exception_name(self) -> &'static str {
+        match self {
+            DamageKind::BadRecordLength => "RecordLengthInvalid",
+            DamageKind::Truncated => "TruncatedRecord",
+            DamageKind::MissingRecordTerminator => "EndOfRecordNotFound",
+            DamageKind::BadBaseAddress => "BaseAddressInvalid",
+            DamageKind::BadDirectory | DamageKind::FieldOutOfBounds => "RecordDirectoryInvalid",
+            DamageKind::MissingFieldTerminator | DamageKind::BadIndicators => "FieldInvalid",
+            DamageKind::InvalidUtf8 => "InvalidEncoding",
+        }
+    }
+}
+
+/// Damage found in one record; `offset` counts from the record's first byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub kind: DamageKind,
+    pub offset: usize,
+    pub detail: String,
+}
+
+impl Damage {
+    pub fn new(kind: DamageKind, offset: usize, detail: String) -> Self {
+        Damage { kind, offset, detail }
+    }
+
+    /// Places the damage in its source.
+    pub fn locate(self, source: &str, record: u64, record_offset: u64) -> MarcError {
+        MarcError { kind: self.kind, source: source.to_string(), record, record_offset, detail: self.detail }
+    }
+}
+
+/// A damaged record, named by its source, its 0-based number and the byte offset where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarcError {
+    pub kind: DamageKind,
+    pub source: String,
+    pub record: u64,
+    pub record_offset: u64,
+    pub detail: String,
+}
+
+impl fmt::Display for MarcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: record {} at byte offset {}: {}", self.source, self.record, self.record_offset, self.detail)
+    }
+}
+
+impl std::error::Error for MarcError {}
+
+/// Everything reading can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Marc(#[from] MarcError),
+    #[error("{source_name}: {error}")]
+    Io { source_name: String, error: std::io::Error },
+    #[error("{0}")]
+    Polars(#[from] polars::prelude::PolarsError),
+    #[error("{0}")]
+    Internal(String),
+}

@@ -1,0 +1,405 @@
+//! ISO 2709 framing and zero-copy record views.
+//!
+//! A record is `leader (24 bytes) | directory (12 bytes an entry) | 0x1E | field data | 0x1D`.
+//! [`frame`] finds where one record ends in a byte stream; [`RecordView::parse`] checks a whole
+//! record's structure once, so that walking its fields afterwards cannot fail or read out of bounds.
+//! Nothing here allocates or copies the record's bytes, and nothing here knows about encodings.
+
+use crate::error::{Damage, DamageKind};
+
+pub const RECORD_TERMINATOR: u8 = 0x1D;
+pub const FIELD_TERMINATOR: u8 = 0x1E;
+pub const SUBFIELD_DELIMITER: u8 = 0x1F;
+pub const LEADER_LEN: usize = 24;
+const DIRECTORY_ENTRY_LEN: usize = 12;
+/// Leader, directory terminator and record terminator: the least a record can be.
+const MIN_RECORD_LEN: usize = LEADER_LEN + 2;
+
+/// What [`frame`] found at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// A whole record of this many bytes, terminator included.
+    Record(usize),
+    /// The buffer ends before the record does: `needed` bytes are wanted in all, or `None` while the
+    /// five-digit length itself is not yet complete.
+    Incomplete { needed: Option<usize> },
+}
+
+/// Parses an unsigned decimal number made only of ASCII digits.
+fn parse_digits(bytes: &[u8]) -> Option<usize> {
+    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(bytes.iter().fold(0, |n, &b| n * 10 + usize::from(b - b'0')))
+}
+
+/// Frames the record that starts at `buf[0]`, using the length in leader/00-04 and checking that
+/// the byte it points at is the record terminator.
+pub fn frame(buf: &[u8]) -> Result<Frame, Damage> {
+    let Some(length_field) = buf.get(..5) else {
+        return Ok(Frame::Incomplete { needed: None });
+    };
+    let len = parse_digits(length_field).ok_or_else(|| {
+        Damage::new(
+            DamageKind::BadRecordLength,
+            0,
+            format!("record length {:?} in leader/00-04 is not a number", lossy(length_field)),
+        )
+    })?;
+    if len < MIN_RECORD_LEN {
+        return Err(Damage::new(
+            DamageKind::BadRecordLength,
+            0,
+            format!("record length {len} is shorter than the {MIN_RECORD_LEN} bytes of an empty record"),
+        ));
+    }
+    if buf.len() < len {
+        return Ok(Frame::Incomplete { needed: Some(len) });
+    }
+    if buf[len - 1] != RECORD_TERMINATOR {
+        return Err(Damage::new(
+            DamageKind::MissingRecordTerminator,
+            len - 1,
+            format!(
+                "record length {len} does not end on a record terminator (0x1D): byte {} is 0x{:02X}",
+                len - 1,
+                buf[len - 1]
+            ),
+        ));
+    }
+    Ok(Frame::Record(len))
+}
+
+/// The damage to report when input ends inside a record.
+pub fn truncated(available: usize, needed: Option<usize>) -> Damage {
+    let detail = match needed {
+        Some(needed) => format!(
+            "truncated record: the input ends after {available} of the {needed} bytes its leader declares"
+        ),
+        None => format!("truncated record: the input ends after {available} bytes, inside the leader"),
+    };
+    Damage::new(DamageKind::Truncated, available, detail)
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A structurally checked record: every directory entry is well formed and points at a field that
+/// lies inside the record and ends with a field terminator.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    bytes: &'a [u8],
+    base_address: usize,
+}
+
+/// One field of a record, without its field terminator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldView<'a> {
+    pub tag: &'a [u8],
+    /// Offset of `content` from the start of the record.
+    pub start: usize,
+    pub content: &'a [u8],
+}
+
+impl<'a> FieldView<'a> {
+    /// Control fields are `001`-`009` (and `000`): numeric tags below `010`, as pymarc and ruby-marc
+    /// decide it.
+    pub fn is_control(&self) -> bool {
+        self.tag.iter().all(u8::is_ascii_digit) && self.tag < b"010".as_slice()
+    }
+}
+
+impl<'a> RecordView<'a> {
+    /// Checks the structure of one framed record (terminator included).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Damage> {
+        debug_assert!(bytes.len() >= MIN_RECORD_LEN);
+        let data_end = bytes.len() - 1;
+        let base_address = parse_digits(&bytes[12..17]).ok_or_else(|| {
+            Damage::new(
+                DamageKind::BadBaseAddress,
+                12,
+                format!("base address {:?} in leader/12-16 is not a number", lossy(&bytes[12..17])),
+            )
+        })?;
+        if base_address <= LEADER_LEN || base_address > data_end {
+            return Err(Damage::new(
+                DamageKind::BadBaseAddress,
+                12,
+                format!(
+                    "base address {base_address} lies outside the record (directory starts at 24, record ends at {data_end})"
+                ),
+            ));
+        }
+        if bytes[base_address - 1] != FIELD_TERMINATOR {
+            return Err(Damage::new(
+                DamageKind::BadDirectory,
+                base_address - 1,
+                "directory does not end with a field terminator (0x1E) just before the base address"
+                    .to_string(),
+            ));
+        }
+        let directory_len = base_address - 1 - LEADER_LEN;
+        if directory_len % DIRECTORY_ENTRY_LEN != 0 {
+            return Err(Damage::new(
+                DamageKind::BadDirectory,
+                LEADER_LEN,
+                format!("directory length {directory_len} is not a multiple of 12"),
+            ));
+        }
+        let view = RecordView { bytes, base_address };
+        for index in 0..view.field_count() {
+            view.check_entry(index)?;
+        }
+        Ok(view)
+    }
+
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    pub fn leader(&self) -> &'a [u8] {
+        &self.bytes[..LEADER_LEN]
+    }
+
+    pub fn field_count(&self) -> usize {
+        (self.base_address - 1 - LEADER_LEN) / DIRECTORY_ENTRY_LEN
+    }
+
+    fn entry(&self, index: usize) -> &'a [u8] {
+        let at = LEADER_LEN + index * DIRECTORY_ENTRY_LEN;
+        &self.bytes[at..at + DIRECTORY_ENTRY_LEN]
+    }
+
+    fn check_entry(&self, index: usize) -> Result<(), Damage> {
+        let entry = self.entry(index);
+        let entry_at = LEADER_LEN + index * DIRECTORY_ENTRY_LEN;
+        let tag = &entry[..3];
+        let bad = |detail: String| Err(Damage::new(DamageKind::BadDirectory, entry_at, detail));
+        if !tag.iter().all(|b| b.is_ascii_graphic()) {
+            return bad(format!("directory entry {index} has tag {:?}, not three printable ASCII characters", lossy(tag)));
+        }
+        let (Some(length), Some(offset)) = (parse_digits(&entry[3..7]), parse_digits(&entry[7..12])) else {
+            return bad(format!(
+                "directory entry {index} (tag {}) has a length or offset that is not a number: {:?}",
+                lossy(tag),
+                lossy(entry)
+            ));
+        };
+        let start = self.base_address + offset;
+        let end = start + length;
+        if length == 0 || end > self.bytes.len() - 1 {
+            return Err(Damage::new(
+                DamageKind::FieldOutOfBounds,
+                entry_at,
+                format!(
+                    "field {} (directory entry {index}) spans bytes {start}..{end}, outside the record's field data {}..{}",
+                    lossy(tag),
+                    self.base_address,
+                    self.bytes.len() - 1
+                ),
+            ));
+        }
+        if self.bytes[end - 1] != FIELD_TERMINATOR {
+            return Err(Damage::new(
+                DamageKind::MissingFieldTerminator,
+                end - 1,
+                format!(
+                    "field {} (directory entry {index}) does not end with a field terminator (0x1E)",
+                    lossy(tag)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The field of directory entry `index`. Entries were checked in [`RecordView::parse`].
+    pub fn field(&self, index: usize) -> FieldView<'a> {
+        let entry = self.entry(index);
+        let digits = |bytes: &[u8]| bytes.iter().fold(0usize, |n, &b| n * 10 + usize::from(b - b'0'));
+        let start = self.base_address + digits(&entry[7..12]);
+        let end = start + digits(&entry[3..7]) - 1;
+        FieldView { tag: &entry[..3], start, content: &self.bytes[start..end] }
+    }
+
+    /// Fields in directory order.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = FieldView<'a>> + '_ {
+        (0..self.field_count()).map(move |index| self.field(index))
+    }
+}
+
+/// The parts of a data field: its indicator bytes and its subfields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataFieldParts<'a> {
+    /// Bytes before the first subfield delimiter: normally the two indicators.
+    pub indicators: &'a [u8],
+    /// Bytes after the first subfield delimiter (empty when the field has no subfield).
+    subfields: Option<&'a [u8]>,
+}
+
+impl<'a> DataFieldParts<'a> {
+    pub fn split(content: &'a [u8]) -> Self {
+        match memchr::memchr(SUBFIELD_DELIMITER, content) {
+            Some(at) => DataFieldParts { indicators: &content[..at], subfields: Some(&content[at + 1..]) },
+            None => DataFieldParts { indicators: content, subfields: None },
+        }
+    }
+
+    /// Each subfield's bytes, code first, in record order. An empty subfield (two delimiters in a
+    /// row, or a delimiter just before the field terminator) is yielded as an empty slice, so that
+    /// nothing of the field is lost.
+    pub fn subfields(&self) -> impl Iterator<Item = &'a [u8]> {
+        self.subfields.into_iter().flat_map(|rest| rest.split(|&b| b == SUBFIELD_DELIMITER))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a record from (tag, field content without terminator), filling in the record length,
+    /// base address and directory of `leader`.
+    pub(crate) fn build(leader: &[u8; 24], fields: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut directory = Vec::new();
+        let mut data = Vec::new();
+        for (tag, content) in fields {
+            directory.extend_from_slice(format!("{tag}{:04}{:05}", content.len() + 1, data.len()).as_bytes());
+            data.extend_from_slice(content);
+            data.push(FIELD_TERMINATOR);
+        }
+        directory.push(FIELD_TERMINATOR);
+        let base = LEADER_LEN + directory.len();
+        let mut record = leader.to_vec();
+        record[..5].copy_from_slice(format!("{:05}", base + data.len() + 1).as_bytes());
+        record[12..17].copy_from_slice(format!("{base:05}").as_bytes());
+        record.extend(directory);
+        record.extend(data);
+        record.push(RECORD_TERMINATOR);
+        record
+    }
+
+    pub(crate) fn sample() -> Vec<u8> {
+        build(
+            b"00000nam a2200000 a 4500",
+            &[("001", b"12345"), ("245", b"10\x1faA title /\x1fcby me."), ("650", b" 0\x1faCats.")],
+        )
+    }
+
+    #[test]
+    fn frames_and_parses_a_record() {
+        let record = sample();
+        assert_eq!(frame(&record).unwrap(), Frame::Record(record.len()));
+        let view = RecordView::parse(&record).unwrap();
+        assert_eq!(&view.leader()[5..12], b"nam a22");
+        let fields: Vec<_> = view.fields().collect();
+        assert_eq!(fields.len(), 3);
+        assert!(fields[0].is_control());
+        assert_eq!(fields[0].content, b"12345");
+        assert!(!fields[1].is_control());
+        let parts = DataFieldParts::split(fields[1].content);
+        assert_eq!(parts.indicators, b"10");
+        let subs: Vec<_> = parts.subfields().collect();
+        assert_eq!(subs, vec![b"aA title /".as_slice(), b"cby me.".as_slice()]);
+    }
+
+    #[test]
+    fn frames_consecutive_records_and_reports_incomplete() {
+        let one = sample();
+        let mut two = one.clone();
+        two.extend_from_slice(&one);
+        assert_eq!(frame(&two).unwrap(), Frame::Record(one.len()));
+        assert_eq!(frame(&two[one.len()..]).unwrap(), Frame::Record(one.len()));
+        assert_eq!(frame(&one[..3]).unwrap(), Frame::Incomplete { needed: None });
+        assert_eq!(frame(&one[..40]).unwrap(), Frame::Incomplete { needed: Some(one.len()) });
+        assert_eq!(truncated(40, Some(one.len())).kind, DamageKind::Truncated);
+    }
+
+    #[test]
+    fn rejects_a_length_that_is_not_a_number() {
+        let mut record = sample();
+        record[2] = b'x';
+        assert_eq!(frame(&record).unwrap_err().kind, DamageKind::BadRecordLength);
+        assert_eq!(frame(b"00010aaaaa").unwrap_err().kind, DamageKind::BadRecordLength);
+    }
+
+    #[test]
+    fn rejects_a_length_that_misses_the_terminator() {
+        let mut record = sample();
+        let len = record.len();
+        record[..5].copy_from_slice(format!("{:05}", len - 1).as_bytes());
+        let damage = frame(&record).unwrap_err();
+        assert_eq!(damage.kind, DamageKind::MissingRecordTerminator);
+        assert_eq!(damage.offset, len - 2);
+    }
+
+    #[test]
+    fn rejects_a_bad_base_address() {
+        let mut record = sample();
+        record[12..17].copy_from_slice(b"99999");
+        assert_eq!(RecordView::parse(&record).unwrap_err().kind, DamageKind::BadBaseAddress);
+        record[12..17].copy_from_slice(b"0001a");
+        assert_eq!(RecordView::parse(&record).unwrap_err().kind, DamageKind::BadBaseAddress);
+    }
+
+    #[test]
+    fn rejects_a_directory_pointing_outside_the_record() {
+        let mut record = sample();
+        // Field 650 is the third entry; its offset (5 digits) starts at 24 + 2*12 + 7.
+        let at = LEADER_LEN + 2 * DIRECTORY_ENTRY_LEN + 7;
+        record[at..at + 5].copy_from_slice(b"09000");
+        let damage = RecordView::parse(&record).unwrap_err();
+        assert_eq!(damage.kind, DamageKind::FieldOutOfBounds);
+        assert!(damage.detail.contains("field 650"), "{}", damage.detail);
+    }
+
+    #[test]
+    fn rejects_a_directory_that_is_not_numeric_or_not_terminated() {
+        let mut record = sample();
+        record[LEADER_LEN + 4] = b'?';
+        assert_eq!(RecordView::parse(&record).unwrap_err().kind, DamageKind::BadDirectory);
+        let mut record = sample();
+        let base = parse_digits(&record[12..17]).unwrap();
+        record[base - 1] = b'X';
+        assert_eq!(RecordView::parse(&record).unwrap_err().kind, DamageKind::BadDirectory);
+    }
+
+    #[test]
+    fn rejects_a_field_without_its_terminator() {
+        let mut record = sample();
+        // Shorten field 001's directory length by one: it then ends on '5', not 0x1E.
+        let at = LEADER_LEN + 3;
+        record[at..at + 4].copy_from_slice(b"0005");
+        assert_eq!(RecordView::parse(&record).unwrap_err().kind, DamageKind::MissingFieldTerminator);
+    }
+
+    #[test]
+    fn keeps_empty_subfields_and_fields_without_subfields() {
+        let parts = DataFieldParts::split(b"  \x1fa\x1f\x1fbx\x1f");
+        let subs: Vec<_> = parts.subfields().collect();
+        assert_eq!(subs, vec![b"a".as_slice(), b"", b"bx", b""]);
+        let parts = DataFieldParts::split(b"  ");
+        assert_eq!(parts.indicators, b"  ");
+        assert_eq!(parts.subfields().count(), 0);
+    }
+
+    #[test]
+    fn never_reads_out_of_bounds_on_any_truncation_or_byte_flip() {
+        let record = sample();
+        for cut in 0..record.len() {
+            let _ = frame(&record[..cut]);
+        }
+        for at in 0..record.len() {
+            for value in [0u8, b'0', b'9', 0x1D, 0x1E, 0x1F, 0xFF] {
+                let mut damaged = record.clone();
+                damaged[at] = value;
+                if let Ok(Frame::Record(len)) = frame(&damaged) {
+                    if let Ok(view) = RecordView::parse(&damaged[..len]) {
+                        for field in view.fields() {
+                            let _ = DataFieldParts::split(field.content).subfields().count();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

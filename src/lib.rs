@@ -1,0 +1,15 @@
+//! marc_polars: MARC 21 (ISO 2709) records to Polars DataFrames.
+//!
+//! Data flows one way: [`source`] cuts input into chunks of whole records, [`iso2709`] frames and
+//! views each record without copying, [`columns`] builds the lossless columns of a batch, and
+//! [`pipeline`] runs it all in parallel, in order. Only [`python`] knows about Python.
+
+pub mod columns;
+pub mod encoding;
+pub mod error;
+pub mod iso2709;
+pub mod pipeline;
+pub mod source;
+
+#[cfg(feature = "python")]
+mod python;

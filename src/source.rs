@@ -1,0 +1,309 @@
+//! Sources of MARC bytes, cut into chunks of whole records.
+//!
+//! A chunk owns (or shares, for in-memory input) its bytes as one Arrow buffer, so the column
+//! builders can point string views into it without copying. Framing happens here, sequentially, so
+//! every record gets its number and byte offset in the source before decoding fans out.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+
+use polars_buffer::Buffer;
+
+use crate::error::{Damage, MarcError, ReadError};
+use crate::iso2709::{frame, truncated, Frame};
+
+/// Where records come from.
+pub enum Source {
+    Path(PathBuf),
+    Memory { name: String, data: Buffer<u8> },
+}
+
+impl Source {
+    /// The name errors use for this source.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Path(path) => path.display().to_string(),
+            Source::Memory { name, .. } => name.clone(),
+        }
+    }
+
+    fn input(&self) -> Result<Input, ReadError> {
+        Ok(match self {
+            Source::Path(path) => {
+                let file = File::open(path).map_err(|error| ReadError::Io { source_name: self.name(), error })?;
+                Input::Reader { reader: Box::new(file), carry: Vec::new(), eof: false }
+            }
+            Source::Memory { data, .. } => Input::Memory { data: data.clone() },
+        })
+    }
+}
+
+enum Input {
+    /// The rest of an in-memory source; chunks are zero-copy slices of it.
+    Memory { data: Buffer<u8> },
+    /// A byte stream; `carry` holds the start of a record that the last block cut off.
+    Reader { reader: Box<dyn Read + Send>, carry: Vec<u8>, eof: bool },
+}
+
+/// Whole records in one buffer, located in their source.
+pub struct Chunk {
+    pub buffer: Buffer<u8>,
+    /// Record boundaries in `buffer`: record `i` is `bounds[i]..bounds[i + 1]`.
+    pub bounds: Vec<usize>,
+    /// Number of the first record in its source (0-based).
+    pub first_record: u64,
+    /// Byte offset of `buffer[0]` in its source.
+    pub offset: u64,
+}
+
+impl Chunk {
+    pub fn len(&self) -> usize {
+        self.bounds.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why framing stopped before the end of the bytes it was given.
+enum Stop {
+    Damaged(Damage),
+    Incomplete { needed: Option<usize> },
+}
+
+/// Frames records from the start of `buf` until `max_bytes` are taken, `max_records` are framed,
+/// or framing stops. Returns the boundaries and the reason for stopping early, if any.
+fn cut(buf: &[u8], max_bytes: usize, max_records: u64) -> (Vec<usize>, Option<Stop>) {
+    let mut bounds = vec![0];
+    let mut pos = 0;
+    while pos < buf.len() && pos < max_bytes && ((bounds.len() - 1) as u64) < max_records {
+        match frame(&buf[pos..]) {
+            Ok(Frame::Record(len)) => {
+                pos += len;
+                bounds.push(pos);
+            }
+            Ok(Frame::Incomplete { needed }) => return (bounds, Some(Stop::Incomplete { needed })),
+            Err(damage) => return (bounds, Some(Stop::Damaged(damage))),
+        }
+    }
+    (bounds, None)
+}
+
+/// Cuts one source into chunks of about `chunk_size` bytes, stopping after `limit` records.
+pub struct Chunker {
+    name: String,
+    input: Input,
+    chunk_size: usize,
+    limit: u64,
+    next_record: u64,
+    offset: u64,
+    pending: Option<MarcError>,
+    done: bool,
+}
+
+impl Chunker {
+    pub fn new(source: &Source, chunk_size: usize, limit: Option<u64>) -> Result<Self, ReadError> {
+        Ok(Chunker {
+            name: source.name(),
+            input: source.input()?,
+            chunk_size: chunk_size.max(1),
+            limit: limit.unwrap_or(u64::MAX),
+            next_record: 0,
+            offset: 0,
+            pending: None,
+            done: false,
+        })
+    }
+
+    /// Fills the next block of a stream: the carried bytes plus at least `chunk_size` more, or
+    /// up to the end of the stream.
+    fn read_block(reader: &mut dyn Read, carry: &mut Vec<u8>, want: usize, name: &str) -> Result<(Vec<u8>, bool), ReadError> {
+        let mut block = Vec::with_capacity(carry.len() + want);
+        block.append(carry);
+        let target = block.len() + want;
+        let mut eof = false;
+        while block.len() < target {
+            let before = block.len();
+            let read = reader
+                .take((target - before) as u64)
+                .read_to_end(&mut block)
+                .map_err(|error| ReadError::Io { source_name: name.to_string(), error })?;
+            if read == 0 {
+                eof = true;
+                break;
+            }
+        }
+        Ok((block, eof))
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, ReadError> {
+        if let Some(error) = self.pending.take() {
+            self.done = true;
+            return Err(error.into());
+        }
+        if self.done || self.next_record >= self.limit {
+            return Ok(None);
+        }
+        let max_records = self.limit - self.next_record;
+        let (buffer, bounds, stop, at_eof) = match &mut self.input {
+            Input::Memory { data } => {
+                if data.is_empty() {
+                    return Ok(None);
+                }
+                let (bounds, stop) = cut(data, self.chunk_size, max_records);
+                let taken = *bounds.last().expect("bounds start at 0");
+                let buffer = data.clone().sliced(0..taken);
+                data.slice_in_place(taken..);
+                (buffer, bounds, stop, true)
+            }
+            Input::Reader { reader, carry, eof } => {
+                let mut want = self.chunk_size;
+                loop {
+                    if *eof && carry.is_empty() {
+                        return Ok(None);
+                    }
+                    let (mut block, at_eof) = Self::read_block(reader.as_mut(), carry, want, &self.name)?;
+                    *eof = at_eof;
+                    let (bounds, stop) = cut(&block, usize::MAX, max_records);
+                    let taken = *bounds.last().expect("bounds start at 0");
+                    if let (1, Some(Stop::Incomplete { needed }), false) = (bounds.len(), &stop, at_eof) {
+                        // Not even one whole record yet (a record longer than a chunk): read more.
+                        want = needed.unwrap_or(0).saturating_sub(block.len()).max(self.chunk_size);
+                        *carry = block;
+                        continue;
+                    }
+                    let carried_stop = match stop {
+                        // A record cut off by the block boundary continues in the next block.
+                        Some(Stop::Incomplete { .. }) if !at_eof => None,
+                        other => other,
+                    };
+                    *carry = block.split_off(taken);
+                    break (Buffer::from(block), bounds, carried_stop, at_eof);
+                }
+            }
+        };
+        let records = (bounds.len() - 1) as u64;
+        let chunk = Chunk { buffer, bounds, first_record: self.next_record, offset: self.offset };
+        self.next_record += records;
+        self.offset += chunk.buffer.len() as u64;
+        match stop {
+            Some(Stop::Damaged(damage)) => self.pending = Some(damage.locate(&self.name, self.next_record, self.offset)),
+            Some(Stop::Incomplete { needed }) if at_eof => {
+                let available = self.remaining_len();
+                self.pending = Some(truncated(available, needed).locate(&self.name, self.next_record, self.offset));
+            }
+            _ => {}
+        }
+        if chunk.is_empty() {
+            return self.next_chunk();
+        }
+        Ok(Some(chunk))
+    }
+
+    /// Bytes left unframed in the input (after a stop at its end).
+    fn remaining_len(&self) -> usize {
+        match &self.input {
+            Input::Memory { data } => data.len(),
+            Input::Reader { carry, .. } => carry.len(),
+        }
+    }
+}
+
+impl Iterator for Chunker {
+    type Item = Result<Chunk, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_chunk().transpose();
+        if !matches!(next, Some(Ok(_))) {
+            self.done = true;
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::DamageKind;
+    use crate::iso2709::tests::sample;
+
+    fn records(n: usize) -> Vec<u8> {
+        (0..n).flat_map(|_| sample()).collect()
+    }
+
+    fn count(source: &Source, chunk_size: usize, limit: Option<u64>) -> Result<(usize, usize), ReadError> {
+        let mut chunks = 0;
+        let mut total = 0;
+        for chunk in Chunker::new(source, chunk_size, limit)? {
+            let chunk = chunk?;
+            assert_eq!(chunk.first_record as usize, total);
+            chunks += 1;
+            total += chunk.len();
+        }
+        Ok((chunks, total))
+    }
+
+    fn stream(bytes: Vec<u8>) -> Source {
+        let dir = std::env::temp_dir().join(format!("marc_polars_source_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.mrc", bytes.len()));
+        std::fs::write(&path, bytes).unwrap();
+        Source::Path(path)
+    }
+
+    #[test]
+    fn every_chunk_size_gives_every_record_once() {
+        let bytes = records(7);
+        let record_len = sample().len();
+        for chunk_size in [1, 10, record_len - 1, record_len, record_len + 1, 3 * record_len, 1 << 20] {
+            let memory = Source::Memory { name: "mem".into(), data: bytes.clone().into() };
+            assert_eq!(count(&memory, chunk_size, None).unwrap().1, 7, "memory, chunk {chunk_size}");
+            assert_eq!(count(&stream(bytes.clone()), chunk_size, None).unwrap().1, 7, "stream, chunk {chunk_size}");
+        }
+    }
+
+    #[test]
+    fn stops_at_the_record_limit() {
+        let memory = Source::Memory { name: "mem".into(), data: records(7).into() };
+        assert_eq!(count(&memory, 1, Some(3)).unwrap(), (3, 3));
+        assert_eq!(count(&memory, 1 << 20, Some(0)).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn reports_a_truncated_last_record_with_its_number_and_offset() {
+        let mut bytes = records(3);
+        let record_len = sample().len();
+        bytes.truncate(bytes.len() - 10);
+        for source in [Source::Memory { name: "mem".into(), data: bytes.clone().into() }, stream(bytes.clone())] {
+            let Err(ReadError::Marc(error)) = count(&source, 16, None) else { panic!("expected an error") };
+            assert_eq!(error.kind, DamageKind::Truncated);
+            assert_eq!((error.record, error.record_offset), (2, 2 * record_len as u64));
+        }
+    }
+
+    #[test]
+    fn reports_a_damaged_length_after_the_good_records() {
+        let mut bytes = records(3);
+        let record_len = sample().len();
+        bytes[record_len + 1] = b'x';
+        let memory = Source::Memory { name: "mem".into(), data: bytes.into() };
+        let mut chunker = Chunker::new(&memory, 1 << 20, None).unwrap();
+        assert_eq!(chunker.next().unwrap().unwrap().len(), 1);
+        let Some(Err(ReadError::Marc(error))) = chunker.next() else { panic!("expected an error") };
+        assert_eq!((error.kind, error.record, error.record_offset), (DamageKind::BadRecordLength, 1, record_len as u64));
+        assert!(chunker.next().is_none());
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error_naming_it() {
+        let Err(ReadError::Io { source_name, .. }) = Chunker::new(&Source::Path("/nonexistent/x.mrc".into()), 1, None) else {
+            panic!("expected an I/O error")
+        };
+        assert_eq!(source_name, "/nonexistent/x.mrc");
+    }
+}
