@@ -3,8 +3,10 @@
 /// The record as UTF-8 text, or the offset of its first byte that is not valid UTF-8.
 ///
 /// One pass over the whole record: every slice of it between ASCII delimiters is then valid too.
+/// simdutf8 validates several times faster than `std::str::from_utf8` on non-ASCII text; the slower
+/// std pass runs only to locate an error.
 pub fn decode_utf8(bytes: &[u8]) -> Result<&str, usize> {
-    std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())
+    simdutf8::basic::from_utf8(bytes).map_err(|_| std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |_| 0))
 }
 
 #[cfg(test)]

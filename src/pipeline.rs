@@ -60,6 +60,7 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, ReadError> {
 /// Decodes one chunk into a DataFrame batch; the first damaged record stops it.
 pub fn decode_chunk(chunk: Chunk, projection: Projection, source_name: &str) -> Result<DataFrame, MarcError> {
     let mut builder = BatchBuilder::new(chunk.buffer, projection);
+    builder.reserve_for(&chunk.bounds);
     for (i, bounds) in chunk.bounds.windows(2).enumerate() {
         builder.push_record(bounds[0], bounds[1]).map_err(|damage| {
             damage.locate(source_name, chunk.first_record + i as u64, chunk.offset + bounds[0] as u64)

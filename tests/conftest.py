@@ -7,7 +7,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-sys.path.insert(0, str(ROOT))
+# Appended, not prepended: the installed package, not the source folder, is what the tests import.
+sys.path.append(str(ROOT))
 
 from benchmarks import fetch_data  # noqa: E402
 
