@@ -223,10 +223,6 @@ impl BatchBuilder {
         c.value.reserve(subfields);
     }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// Adds the record that occupies `start..end` of the buffer (a range from framing).
     pub fn push_record(&mut self, start: usize, end: usize) -> Result<(), Damage> {
         let bytes = &self.buffer[start..end];

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes};
+use pyo3::types::{PyByteArray, PyBytes, PyString};
 use pyo3_polars::PyDataFrame;
 
 use crate::columns::Projection;
@@ -32,20 +32,18 @@ fn marc_error(py: Python<'_>, error: MarcError) -> PyResult<PyErr> {
     Ok(PyErr::from_value(instance))
 }
 
-/// A source as Python hands it over: a path (already `os.fspath`-ed) or a bytes-like object.
+/// A source as the Python layer hands it over: a path (already `os.fspath`-ed) or bytes.
 fn to_source(item: &Bound<'_, PyAny>, index: usize) -> PyResult<Source> {
-    if let Ok(path) = item.extract::<PathBuf>() {
-        return Ok(Source::Path(path));
+    if item.is_instance_of::<PyString>() {
+        // Through os.fsencode, so file names that are not valid UTF-8 still work.
+        return Ok(Source::Path(item.extract::<PathBuf>()?));
     }
     let data: Vec<u8> = if let Ok(bytes) = item.cast::<PyBytes>() {
         bytes.as_bytes().to_vec()
     } else if let Ok(bytes) = item.cast::<PyByteArray>() {
         bytes.to_vec()
     } else {
-        return Err(PyTypeError::new_err(format!(
-            "expected str, os.PathLike or bytes, got {}",
-            item.get_type().name()?
-        )));
+        return Err(PyTypeError::new_err(format!("expected str, bytes or bytearray, got {}", item.get_type().name()?)));
     };
     Ok(Source::Memory { name: format!("<bytes #{index}>"), data: data.into() })
 }
