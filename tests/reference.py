@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 import pymarc
+from pymarc.record import normalize_subfield_code
 
 Row = tuple[str, list[tuple[Any, ...]]]
 
@@ -34,15 +35,25 @@ def pymarc_rows(data: bytes) -> list[Row]:
     return rows
 
 
+def pymarc_code(code: str, value: str) -> str:
+    """The subfield code pymarc reports: it strips a non-ASCII code to an ASCII letter (lossily)."""
+    if code.isascii():
+        return code
+    return normalize_subfield_code((code + value).encode())[0]
+
+
 def frame_rows(df: pl.DataFrame) -> list[Row]:
-    """The rows of a lossless frame in the same shape, empty subfields left out as pymarc does."""
+    """The rows of a lossless frame in pymarc's shape: empty subfields left out and non-ASCII
+    subfield codes normalised, as pymarc does."""
     rows = []
     for leader, fields in df.select("leader", "fields").iter_rows():
         out = []
         for f in fields:
             subfields = None
             if f["subfields"] is not None:
-                subfields = [(s["code"], s["value"]) for s in f["subfields"] if s["code"] != ""]
+                subfields = [
+                    (pymarc_code(s["code"], s["value"]), s["value"]) for s in f["subfields"] if s["code"] != ""
+                ]
             out.append((f["tag"], f["ind1"], f["ind2"], f["data"], subfields))
         rows.append((leader, out))
     return rows

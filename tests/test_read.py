@@ -62,13 +62,35 @@ def test_corpus_utf8_files_match_pymarc(path: pathlib.Path):
     assert frame_rows(df) == expected
 
 
-PYMARC_UTF8_FILES = ["utf8_with_leader_flag.dat", "utf8_without_leader_flag.dat", "test.dat", "one.dat"]
+# pymarc's own test files whose bytes are UTF-8 (or ASCII) and whose structure is intact.
+PYMARC_UTF8_FILES = [
+    "alphatag.dat",
+    "diacritic.dat",
+    "marc.dat",
+    "marc8-to-unicode.dat",
+    "multi_isbn.dat",
+    "one.dat",
+    "test.dat",
+    "utf8_errors.dat",
+    "utf8_invalid.mrc",
+    "utf8_with_leader_flag.dat",
+    "utf8_without_leader_flag.dat",
+]
 
 
 @pytest.mark.parametrize("name", PYMARC_UTF8_FILES)
 def test_pymarc_own_utf8_files_match_pymarc(pymarc_test_dir: pathlib.Path, name: str):
     data = (pymarc_test_dir / name).read_bytes()
-    assert frame_rows(mp.read_marc(data)) == pymarc_rows(data)
+    expected = pymarc_rows(data)
+    assert frame_rows(mp.read_marc(data)) == expected
+    assert len(expected) > 0
+
+
+def test_a_non_ascii_subfield_code_is_kept_as_read(pymarc_test_dir: pathlib.Path):
+    # pymarc turns the code U+FFFD of this record's 260 into "b"; the frame keeps the character.
+    df = mp.read_marc(pymarc_test_dir / "utf8_invalid.mrc")
+    codes = df.select(pl.col("fields").explode().struct.field("subfields").explode().struct.field("code"))
+    assert "\ufffd" in codes.to_series().to_list()
 
 
 @pytest.mark.slow
@@ -277,3 +299,15 @@ def test_the_first_error_in_file_order_is_raised():
     with pytest.raises(exceptions.InvalidEncoding) as info:
         mp.read_marc(data)
     assert info.value.record == 2
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("chunk_size", [1, 5_000, 100_000])
+def test_chunking_and_threads_do_not_change_the_frame(chunk_size: int, threads: int):
+    from marc_polars import _native
+
+    expected = mp.read_marc(mp.SAMPLE)
+    for source in [mp.SAMPLE, SAMPLE_BYTES]:
+        df = _native.read_frame([source], threads=threads, chunk_size=chunk_size)
+        assert df.equals(expected), (type(source), chunk_size, threads)
+        assert df.n_chunks() > 1 or chunk_size > len(SAMPLE_BYTES)
