@@ -7,7 +7,8 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from marc_polars import exceptions
-from marc_polars._read import SAMPLE, read_marc
+from marc_polars._read import SAMPLE, iter_batches, read_marc
+from marc_polars._threads import max_threads, set_max_threads
 from marc_polars.exceptions import MarcError
 
 try:
@@ -15,4 +16,13 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-__all__ = ["SAMPLE", "MarcError", "exceptions", "read_marc", "__version__"]
+__all__ = [
+    "SAMPLE",
+    "MarcError",
+    "__version__",
+    "exceptions",
+    "iter_batches",
+    "max_threads",
+    "read_marc",
+    "set_max_threads",
+]

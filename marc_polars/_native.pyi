@@ -1,9 +1,9 @@
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 
 def read_frame(
-    sources: Sequence[str | bytes | bytearray],
+    sources: Sequence[object],
     *,
     leader: bool = True,
     fields: bool = True,
@@ -11,4 +11,22 @@ def read_frame(
     threads: int = 0,
     chunk_size: int = ...,
 ) -> pl.DataFrame: ...
-def default_threads() -> int: ...
+
+class BatchIterator(Iterator[pl.DataFrame]):
+    def __iter__(self) -> BatchIterator: ...
+    def __next__(self) -> pl.DataFrame: ...
+    def close(self) -> None: ...
+
+def iter_batches(
+    sources: Sequence[object],
+    *,
+    leader: bool = True,
+    fields: bool = True,
+    n_rows: int | None = None,
+    threads: int = 0,
+    chunk_size: int = ...,
+    batch_size: int = ...,
+) -> BatchIterator: ...
+def max_threads() -> int: ...
+def set_max_threads(threads: int) -> None: ...
+def _inject_panic(record: int | None) -> None: ...

@@ -1,43 +1,69 @@
-//! Reading sources into one DataFrame: framing on the calling thread, decoding of chunks in
-//! parallel on a rayon pool, results kept in input order.
+//! The reading pipeline: a reader thread cuts sources into chunks of whole records, a rayon pool
+//! decodes each chunk into a DataFrame batch, and [`Batches`] hands the batches out in input order.
+//!
+//! Memory stays bounded: the reader takes a permit from a bounded channel before each chunk and the
+//! consumer gives it back as it takes each batch, so at most `in_flight` chunks are read ahead
+//! however large the input. Dropping [`Batches`] cancels the reader and the queued decodes and
+//! joins the reader thread.
 
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use polars::prelude::DataFrame;
 use polars_buffer::Buffer;
-use rayon::prelude::*;
 
 use crate::columns::{BatchBuilder, Projection};
 use crate::error::{MarcError, ReadError};
 use crate::source::{Chunk, Chunker, Source};
 
-/// Bytes of input per chunk: one chunk becomes one DataFrame batch.
+/// Bytes of input per chunk: one chunk becomes one DataFrame batch (see BENCHMARKS.md).
 pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
 
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     pub projection: Projection,
     pub n_rows: Option<u64>,
-    /// Decoding threads; 0 means all cores (or `MARC_POLARS_MAX_THREADS`).
+    /// Decoding threads; 0 means [`max_threads`].
     pub threads: usize,
     pub chunk_size: usize,
+    /// Records per batch at most.
+    pub batch_size: usize,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { projection: Projection::ALL, n_rows: None, threads: 0, chunk_size: DEFAULT_CHUNK_SIZE }
+        ReadOptions {
+            projection: Projection::ALL,
+            n_rows: None,
+            threads: 0,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            batch_size: usize::MAX,
+        }
     }
 }
 
-/// The thread count used when a read does not ask for one: `MARC_POLARS_MAX_THREADS` if set to a
-/// positive number, else every core.
-pub fn default_threads() -> usize {
-    std::env::var("MARC_POLARS_MAX_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+static MAX_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the decoding thread count for reads that do not ask for one (0 restores the default).
+pub fn set_max_threads(threads: usize) {
+    MAX_THREADS.store(threads, Ordering::Relaxed);
+}
+
+/// The decoding thread count: what [`set_max_threads`] set, else `MARC_POLARS_MAX_THREADS` if it is
+/// a positive number, else every core.
+pub fn max_threads() -> usize {
+    match MAX_THREADS.load(Ordering::Relaxed) {
+        0 => std::env::var("MARC_POLARS_MAX_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        n => n,
+    }
 }
 
 /// One pool per thread count, made on first use and kept: pools are costly to start.
@@ -57,8 +83,21 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, ReadError> {
     Ok(pool)
 }
 
+/// Test hook: decoding panics on reaching this record number (of any source). `u64::MAX`: never.
+static PANIC_AT_RECORD: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Makes decoding panic at record `record` (`None` turns it off), to test that a panic in a worker
+/// becomes an error and never a crash or a hang.
+pub fn inject_panic_at(record: Option<u64>) {
+    PANIC_AT_RECORD.store(record.unwrap_or(u64::MAX), Ordering::Relaxed);
+}
+
 /// Decodes one chunk into a DataFrame batch; the first damaged record stops it.
 pub fn decode_chunk(chunk: Chunk, projection: Projection, source_name: &str) -> Result<DataFrame, MarcError> {
+    let panic_at = PANIC_AT_RECORD.load(Ordering::Relaxed);
+    if (chunk.first_record..chunk.first_record + chunk.len() as u64).contains(&panic_at) {
+        panic!("injected panic at record {panic_at}");
+    }
     let mut builder = BatchBuilder::new(chunk.buffer, projection);
     builder.reserve_for(&chunk.bounds);
     for (i, bounds) in chunk.bounds.windows(2).enumerate() {
@@ -74,52 +113,232 @@ pub fn empty_frame(projection: Projection) -> DataFrame {
     BatchBuilder::new(Buffer::new(), projection).finish()
 }
 
-/// Reads every source, one after another, into one DataFrame (one chunk of it per input chunk).
-pub fn read_frame(sources: &[Source], options: &ReadOptions) -> Result<DataFrame, ReadError> {
-    catch_unwind(AssertUnwindSafe(|| read_frame_inner(sources, options))).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
-        Err(ReadError::Internal(format!("internal error while decoding: {message}")))
-    })
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
-fn read_frame_inner(sources: &[Source], options: &ReadOptions) -> Result<DataFrame, ReadError> {
-    let threads = if options.threads == 0 { default_threads() } else { options.threads };
-    let pool = if threads > 1 { Some(pool(threads)?) } else { None };
-    let mut out = empty_frame(options.projection);
-    let mut remaining = options.n_rows;
-    for source in sources {
-        if remaining == Some(0) {
-            break;
-        }
-        let name = source.name();
-        let mut chunks = Chunker::new(source, options.chunk_size, remaining)?;
-        loop {
-            // A window of chunks per round keeps every thread busy while bounding the bytes held.
-            // A framing error ends the window after the chunks before it, so errors come out in
-            // input order.
-            let window: Vec<Result<Chunk, ReadError>> = chunks.by_ref().take(2 * threads).collect();
-            if window.is_empty() {
-                break;
+type Numbered = (u64, Result<DataFrame, ReadError>);
+
+/// The reader thread: frames every source in turn and hands each chunk to the pool.
+struct Reader {
+    options: ReadOptions,
+    pool: Option<Arc<rayon::ThreadPool>>,
+    results: Sender<Numbered>,
+    permits: SyncSender<()>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Reader {
+    fn run(self, sources: Vec<Source>) {
+        let mut seq = 0;
+        let mut remaining = self.options.n_rows;
+        for source in sources {
+            if remaining == Some(0) {
+                return;
             }
-            let decode = |chunk: Result<Chunk, ReadError>| -> Result<DataFrame, ReadError> {
-                Ok(decode_chunk(chunk?, options.projection, &name)?)
+            let name: Arc<str> = source.name().into();
+            let chunks = match Chunker::new(source, self.options.chunk_size, self.options.batch_size, remaining) {
+                Ok(chunks) => chunks,
+                Err(error) => return self.send(seq, Err(error)),
             };
-            let frames: Vec<Result<DataFrame, ReadError>> = match &pool {
-                Some(pool) => pool.install(|| window.into_par_iter().map(decode).collect()),
-                None => window.into_iter().map(decode).collect(),
-            };
-            for frame in frames {
-                let frame = frame?;
-                if let Some(n) = remaining.as_mut() {
-                    *n -= frame.height() as u64;
+            for chunk in chunks {
+                // The permit bounds what is read ahead; it fails once the consumer is gone.
+                if self.cancel.load(Ordering::Relaxed) || self.permits.send(()).is_err() {
+                    return;
                 }
-                out.vstack_mut_owned(frame)?;
+                match chunk {
+                    Ok(chunk) => {
+                        if let Some(n) = remaining.as_mut() {
+                            *n -= chunk.len() as u64;
+                        }
+                        self.decode(seq, chunk, name.clone());
+                    }
+                    Err(error) => return self.send(seq, Err(error)),
+                }
+                seq += 1;
             }
         }
     }
+
+    fn send(&self, seq: u64, result: Result<DataFrame, ReadError>) {
+        // A closed channel means the consumer is gone: nothing is waiting for this result.
+        let _ = self.results.send((seq, result));
+    }
+
+    fn decode(&self, seq: u64, chunk: Chunk, name: Arc<str>) {
+        let (results, cancel, projection) = (self.results.clone(), self.cancel.clone(), self.options.projection);
+        let task = move || {
+            if cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            let result = match catch_unwind(AssertUnwindSafe(|| decode_chunk(chunk, projection, &name))) {
+                Ok(result) => result.map_err(ReadError::from),
+                Err(panic) => Err(ReadError::Internal(format!(
+                    "{name}: internal error while decoding: {}",
+                    panic_message(panic)
+                ))),
+            };
+            let _ = results.send((seq, result));
+        };
+        match &self.pool {
+            Some(pool) => pool.spawn(task),
+            None => task(),
+        }
+    }
+}
+
+/// DataFrame batches of the sources' records, in input order.
+pub struct Batches {
+    results: Receiver<Numbered>,
+    permits: Option<Receiver<()>>,
+    waiting: BTreeMap<u64, Result<DataFrame, ReadError>>,
+    next: u64,
+    cancel: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+    finished: bool,
+}
+
+/// Starts reading `sources` one after another.
+pub fn batches(sources: Vec<Source>, options: &ReadOptions) -> Result<Batches, ReadError> {
+    let threads = if options.threads == 0 { max_threads() } else { options.threads };
+    let pool = if threads > 1 { Some(pool(threads)?) } else { None };
+    let (results_tx, results) = channel();
+    // Read ahead of the consumer by two chunks per decoding thread: enough to keep every thread
+    // busy while the next chunk is read.
+    let (permits_tx, permits) = sync_channel(2 * threads);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let reader = Reader { options: options.clone(), pool, results: results_tx, permits: permits_tx, cancel: cancel.clone() };
+    let reader = std::thread::Builder::new()
+        .name("marc-polars-reader".into())
+        .spawn(move || reader.run(sources))
+        .map_err(|e| ReadError::Internal(format!("cannot start the reader thread: {e}")))?;
+    Ok(Batches {
+        results,
+        permits: Some(permits),
+        waiting: BTreeMap::new(),
+        next: 0,
+        cancel,
+        reader: Some(reader),
+        finished: false,
+    })
+}
+
+impl Batches {
+    /// Waits for the reader thread; its panic, if any, becomes an error.
+    fn join_reader(&mut self) -> Result<(), ReadError> {
+        match self.reader.take().map(JoinHandle::join) {
+            Some(Err(panic)) => {
+                Err(ReadError::Internal(format!("internal error while reading: {}", panic_message(panic))))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<DataFrame, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        loop {
+            if let Some(result) = self.waiting.remove(&self.next) {
+                self.next += 1;
+                if let Some(permits) = &self.permits {
+                    // Every numbered result was preceded by a permit: give it back.
+                    let _ = permits.try_recv();
+                }
+                if result.is_err() {
+                    self.finished = true;
+                }
+                return Some(result);
+            }
+            match self.results.recv() {
+                Ok((seq, result)) => {
+                    self.waiting.insert(seq, result);
+                }
+                Err(_) => {
+                    // Every sender is gone: the reader and all decodes are done.
+                    self.finished = true;
+                    return self.join_reader().err().map(Err);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Batches {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        // Closing the permits wakes a reader blocked on reading ahead.
+        self.permits.take();
+        let _ = self.join_reader();
+    }
+}
+
+/// Reads every source, one after another, into one DataFrame (one chunk of it per batch).
+pub fn read_frame(sources: Vec<Source>, options: &ReadOptions) -> Result<DataFrame, ReadError> {
+    let mut out = empty_frame(options.projection);
+    for batch in batches(sources, options)? {
+        out.vstack_mut_owned(batch?)?;
+    }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iso2709::tests::sample;
+
+    fn memory(records: usize) -> Source {
+        Source::Memory { name: "mem".into(), data: (0..records).flat_map(|_| sample()).collect::<Vec<_>>().into() }
+    }
+
+    #[test]
+    fn batches_come_out_in_order_whatever_the_threads() {
+        let record_len = sample().len();
+        for threads in [1, 2, 4] {
+            let options = ReadOptions { threads, chunk_size: record_len * 3, batch_size: 2, ..Default::default() };
+            let heights: Vec<usize> = batches(vec![memory(9), memory(2)], &options)
+                .unwrap()
+                .map(|batch| batch.unwrap().height())
+                .collect();
+            assert_eq!(heights, [2, 2, 2, 2, 1, 2], "threads {threads}");
+        }
+    }
+
+    #[test]
+    fn n_rows_spans_sources() {
+        let options = ReadOptions { n_rows: Some(5), ..Default::default() };
+        assert_eq!(read_frame(vec![memory(3), memory(3), memory(3)], &options).unwrap().height(), 5);
+    }
+
+    #[test]
+    fn an_error_ends_the_batches() {
+        let mut bytes: Vec<u8> = (0..4).flat_map(|_| sample()).collect();
+        let record_len = sample().len();
+        bytes[2 * record_len] = b'x';
+        let source = Source::Memory { name: "bad".into(), data: bytes.into() };
+        let options = ReadOptions { batch_size: 1, threads: 2, ..Default::default() };
+        let mut batches = batches(vec![source], &options).unwrap();
+        assert!(batches.next().unwrap().is_ok());
+        assert!(batches.next().unwrap().is_ok());
+        let Some(Err(ReadError::Marc(error))) = batches.next() else { panic!("expected the damage") };
+        assert_eq!(error.record, 2);
+        assert!(batches.next().is_none());
+        assert!(batches.next().is_none());
+    }
+
+    #[test]
+    fn dropping_part_way_stops_the_reader() {
+        let options = ReadOptions { batch_size: 1, threads: 2, ..Default::default() };
+        let mut batches = batches(vec![memory(10_000)], &options).unwrap();
+        assert_eq!(batches.next().unwrap().unwrap().height(), 1);
+        drop(batches); // joins the reader thread: would hang if it were not stopped
+    }
 }

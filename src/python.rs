@@ -1,25 +1,37 @@
-//! The binding layer: Python arguments in, `polars.DataFrame` or a typed exception out.
+//! The binding layer: Python arguments in, `polars.DataFrame`s or typed exceptions out.
 //! Everything else lives in the pure-Rust modules.
 
+use std::io::{self, Read};
 use std::path::PathBuf;
+use std::sync::Mutex;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
+use polars_buffer::Buffer;
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 use pyo3_polars::PyDataFrame;
 
 use crate::columns::Projection;
 use crate::error::{MarcError, ReadError};
-use crate::pipeline::{self, ReadOptions};
+use crate::pipeline::{self, Batches, ReadOptions};
 use crate::source::Source;
 
-/// Turns a reading error into the matching `marc_polars.exceptions` class (or `OSError`).
+/// Turns a reading error into the matching `marc_polars.exceptions` class, `OSError`, or the
+/// exception a Python file object raised.
 fn to_pyerr(py: Python<'_>, error: ReadError) -> PyErr {
     match error {
         ReadError::Marc(error) => marc_error(py, error).unwrap_or_else(|e| e),
         ReadError::Io { source_name, error } => {
-            // OSError(errno, strerror, filename) picks the subclass, e.g. FileNotFoundError.
-            PyOSError::new_err((error.raw_os_error().unwrap_or(0), error.to_string(), source_name))
+            if let Some(errno) = error.raw_os_error() {
+                // OSError(errno, strerror, filename) picks the subclass, e.g. FileNotFoundError.
+                return PyOSError::new_err((errno, error.to_string(), source_name));
+            }
+            match error.into_inner().map(|inner| inner.downcast::<PyErr>()) {
+                // What a Python file object's `.read` raised, unchanged.
+                Some(Ok(raised)) => *raised,
+                Some(Err(inner)) => PyOSError::new_err((0, inner.to_string(), source_name)),
+                None => PyOSError::new_err((0, "I/O error".to_string(), source_name)),
+            }
         }
         ReadError::Polars(error) => PyRuntimeError::new_err(error.to_string()),
         ReadError::Internal(message) => PyRuntimeError::new_err(message),
@@ -32,20 +44,95 @@ fn marc_error(py: Python<'_>, error: MarcError) -> PyResult<PyErr> {
     Ok(PyErr::from_value(instance))
 }
 
-/// A source as the Python layer hands it over: a path (already `os.fspath`-ed) or bytes.
+/// The bytes of a Python `bytes` object, shared with it rather than copied.
+struct SharedBytes {
+    _owner: Py<PyBytes>,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: `bytes` objects are immutable, and `_owner` keeps this one alive (and its buffer where it
+// is) for as long as this value exists; reading its bytes needs no GIL. Dropping the `Py` without
+// the GIL is deferred by PyO3 until a thread holds it.
+unsafe impl Send for SharedBytes {}
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: see `Send` above: the pointer and length were read from the live object.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// A Python binary file object read through `.read(n)`, holding the GIL only for that call.
+struct PyStream {
+    file: Py<PyAny>,
+}
+
+impl Read for PyStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Python::attach(|py| {
+            let data = self.file.bind(py).call_method1("read", (buf.len(),)).map_err(io::Error::other)?;
+            let mut read = |bytes: &[u8]| -> io::Result<usize> {
+                let Some(target) = buf.get_mut(..bytes.len()) else {
+                    return Err(io::Error::other(PyValueError::new_err(format!(
+                        ".read({}) returned {} bytes",
+                        buf.len(),
+                        bytes.len()
+                    ))));
+                };
+                target.copy_from_slice(bytes);
+                Ok(bytes.len())
+            };
+            if let Ok(bytes) = data.cast::<PyBytes>() {
+                read(bytes.as_bytes())
+            } else if let Ok(bytes) = data.cast::<PyByteArray>() {
+                read(&bytes.to_vec())
+            } else if data.is_none() {
+                // A non-blocking stream with nothing ready: report it rather than spin.
+                Err(io::Error::other(PyValueError::new_err("the file object's .read() returned None (non-blocking?)")))
+            } else {
+                let kind = data.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+                Err(io::Error::other(PyTypeError::new_err(format!(
+                    "expected a binary file object, but its .read() returned {kind}, not bytes"
+                ))))
+            }
+        })
+    }
+}
+
+/// A source as the Python layer hands it over: a path (already `os.fspath`-ed), bytes-like, or a
+/// binary file object.
 fn to_source(item: &Bound<'_, PyAny>, index: usize) -> PyResult<Source> {
+    let name = || format!("<source #{index}>");
     if item.is_instance_of::<PyString>() {
         // Through os.fsencode, so file names that are not valid UTF-8 still work.
         return Ok(Source::Path(item.extract::<PathBuf>()?));
     }
-    let data: Vec<u8> = if let Ok(bytes) = item.cast::<PyBytes>() {
-        bytes.as_bytes().to_vec()
-    } else if let Ok(bytes) = item.cast::<PyByteArray>() {
-        bytes.to_vec()
-    } else {
-        return Err(PyTypeError::new_err(format!("expected str, bytes or bytearray, got {}", item.get_type().name()?)));
-    };
-    Ok(Source::Memory { name: format!("<bytes #{index}>"), data: data.into() })
+    if let Ok(bytes) = item.cast::<PyBytes>() {
+        let data = bytes.as_bytes();
+        let shared = SharedBytes { ptr: data.as_ptr(), len: data.len(), _owner: bytes.clone().unbind() };
+        return Ok(Source::Memory { name: format!("<bytes #{index}>"), data: Buffer::from_owner(shared) });
+    }
+    if let Ok(bytes) = item.cast::<PyByteArray>() {
+        // A bytearray can change under us: copy it.
+        return Ok(Source::Memory { name: format!("<bytes #{index}>"), data: bytes.to_vec().into() });
+    }
+    if item.hasattr("read")? {
+        let name = item.getattr("name").ok().and_then(|n| n.extract::<String>().ok()).unwrap_or_else(name);
+        return Ok(Source::Stream { name, reader: Box::new(PyStream { file: item.clone().unbind() }) });
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected str, bytes, bytearray or a binary file object, got {}",
+        item.get_type().name()?
+    )))
+}
+
+fn options(leader: bool, fields: bool, n_rows: Option<u64>, threads: usize, chunk_size: usize, batch_size: usize) -> ReadOptions {
+    ReadOptions { projection: Projection { leader, fields }, n_rows, threads, chunk_size, batch_size }
+}
+
+fn to_sources(sources: &[Bound<'_, PyAny>]) -> PyResult<Vec<Source>> {
+    sources.iter().enumerate().map(|(i, s)| to_source(s, i)).collect()
 }
 
 #[pyfunction]
@@ -59,19 +146,108 @@ fn read_frame(
     threads: usize,
     chunk_size: usize,
 ) -> PyResult<PyDataFrame> {
-    let sources = sources.iter().enumerate().map(|(i, s)| to_source(s, i)).collect::<PyResult<Vec<_>>>()?;
-    let options = ReadOptions { projection: Projection { leader, fields }, n_rows, threads, chunk_size };
-    py.detach(|| pipeline::read_frame(&sources, &options)).map(PyDataFrame).map_err(|e| to_pyerr(py, e))
+    let sources = to_sources(&sources)?;
+    let options = options(leader, fields, n_rows, threads, chunk_size, usize::MAX);
+    py.detach(|| pipeline::read_frame(sources, &options)).map(PyDataFrame).map_err(|e| to_pyerr(py, e))
+}
+
+/// DataFrame batches in input order. Once it has ended (or failed) it stays ended.
+#[pyclass(name = "BatchIterator", module = "marc_polars._native")]
+struct PyBatches {
+    batches: Mutex<Option<Batches>>,
+}
+
+impl PyBatches {
+    /// Stops the reader and waits for it with the GIL released: it may be waiting for the GIL
+    /// to call a file object's `.read`.
+    fn stop(&self, py: Python<'_>) {
+        let batches = self.batches.lock().unwrap_or_else(|e| e.into_inner()).take();
+        py.detach(move || drop(batches));
+    }
+}
+
+#[pymethods]
+impl PyBatches {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyDataFrame>> {
+        let next = {
+            let mut guard = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(batches) = guard.as_mut() else { return Ok(None) };
+            py.detach(|| batches.next())
+        };
+        match next {
+            Some(Ok(df)) => Ok(Some(PyDataFrame(df))),
+            Some(Err(error)) => {
+                self.stop(py);
+                Err(to_pyerr(py, error))
+            }
+            None => {
+                self.stop(py);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Stops reading; later calls to `next` raise `StopIteration`.
+    fn close(&self, py: Python<'_>) {
+        self.stop(py);
+    }
+}
+
+impl Drop for PyBatches {
+    fn drop(&mut self) {
+        if self.batches.get_mut().map_or(false, |b| b.is_some()) {
+            Python::attach(|py| self.stop(py));
+        }
+    }
 }
 
 #[pyfunction]
-fn default_threads() -> usize {
-    pipeline::default_threads()
+#[pyo3(signature = (sources, *, leader = true, fields = true, n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX))]
+#[allow(clippy::too_many_arguments)]
+fn iter_batches(
+    py: Python<'_>,
+    sources: Vec<Bound<'_, PyAny>>,
+    leader: bool,
+    fields: bool,
+    n_rows: Option<u64>,
+    threads: usize,
+    chunk_size: usize,
+    batch_size: usize,
+) -> PyResult<PyBatches> {
+    let sources = to_sources(&sources)?;
+    let options = options(leader, fields, n_rows, threads, chunk_size, batch_size);
+    let batches = py.detach(|| pipeline::batches(sources, &options)).map_err(|e| to_pyerr(py, e))?;
+    Ok(PyBatches { batches: Mutex::new(Some(batches)) })
+}
+
+#[pyfunction]
+fn max_threads() -> usize {
+    pipeline::max_threads()
+}
+
+#[pyfunction]
+fn set_max_threads(threads: usize) {
+    pipeline::set_max_threads(threads);
+}
+
+/// Test hook: make decoding panic at this record number (`None`: never).
+#[pyfunction]
+#[pyo3(signature = (record))]
+fn _inject_panic(record: Option<u64>) {
+    pipeline::inject_panic_at(record);
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_frame, m)?)?;
-    m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(iter_batches, m)?)?;
+    m.add_function(wrap_pyfunction!(max_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(set_max_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(_inject_panic, m)?)?;
+    m.add_class::<PyBatches>()?;
     Ok(())
 }

@@ -15,8 +15,12 @@ use crate::iso2709::{frame, truncated, Frame};
 
 /// Where records come from.
 pub enum Source {
+    /// A file, read with Rust file I/O.
     Path(PathBuf),
+    /// Bytes already in memory: chunks are slices of them, never copies.
     Memory { name: String, data: Buffer<u8> },
+    /// Any byte stream, read in blocks of the chunk size (a file object, a pipe, a socket).
+    Stream { name: String, reader: Box<dyn Read + Send> },
 }
 
 impl Source {
@@ -24,17 +28,20 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::Path(path) => path.display().to_string(),
-            Source::Memory { name, .. } => name.clone(),
+            Source::Memory { name, .. } | Source::Stream { name, .. } => name.clone(),
         }
     }
 
-    fn input(&self) -> Result<Input, ReadError> {
+    fn into_input(self) -> Result<Input, ReadError> {
+        let stream = |reader| Input::Reader { reader, carry: Vec::new(), eof: false };
         Ok(match self {
             Source::Path(path) => {
-                let file = File::open(path).map_err(|error| ReadError::Io { source_name: self.name(), error })?;
-                Input::Reader { reader: Box::new(file), carry: Vec::new(), eof: false }
+                let file = File::open(&path)
+                    .map_err(|error| ReadError::Io { source_name: path.display().to_string(), error })?;
+                stream(Box::new(file))
             }
-            Source::Memory { data, .. } => Input::Memory { data: data.clone() },
+            Source::Memory { data, .. } => Input::Memory { data },
+            Source::Stream { reader, .. } => stream(reader),
         })
     }
 }
@@ -91,11 +98,13 @@ fn cut(buf: &[u8], max_bytes: usize, max_records: u64) -> (Vec<usize>, Option<St
     (bounds, None)
 }
 
-/// Cuts one source into chunks of about `chunk_size` bytes, stopping after `limit` records.
+/// Cuts one source into chunks of about `chunk_size` bytes and at most `chunk_records` records,
+/// stopping after `limit` records.
 pub struct Chunker {
     name: String,
     input: Input,
     chunk_size: usize,
+    chunk_records: u64,
     limit: u64,
     next_record: u64,
     offset: u64,
@@ -104,11 +113,12 @@ pub struct Chunker {
 }
 
 impl Chunker {
-    pub fn new(source: &Source, chunk_size: usize, limit: Option<u64>) -> Result<Self, ReadError> {
+    pub fn new(source: Source, chunk_size: usize, chunk_records: usize, limit: Option<u64>) -> Result<Self, ReadError> {
         Ok(Chunker {
             name: source.name(),
-            input: source.input()?,
+            input: source.into_input()?,
             chunk_size: chunk_size.max(1),
+            chunk_records: chunk_records.max(1) as u64,
             limit: limit.unwrap_or(u64::MAX),
             next_record: 0,
             offset: 0,
@@ -117,24 +127,26 @@ impl Chunker {
         })
     }
 
-    /// Fills the next block of a stream: the carried bytes plus at least `chunk_size` more, or
-    /// up to the end of the stream.
+    /// Fills the next block of a stream: the carried bytes plus up to `want` more, fewer only at
+    /// the end of the stream. Reads ask for the whole rest of the block at once, so a Python file
+    /// object sees a few large `.read` calls, not many small ones.
     fn read_block(reader: &mut dyn Read, carry: &mut Vec<u8>, want: usize, name: &str) -> Result<(Vec<u8>, bool), ReadError> {
-        let mut block = Vec::with_capacity(carry.len() + want);
-        block.append(carry);
-        let target = block.len() + want;
+        let mut block = std::mem::take(carry);
+        let mut filled = block.len();
+        block.resize(filled + want, 0);
         let mut eof = false;
-        while block.len() < target {
-            let before = block.len();
-            let read = reader
-                .take((target - before) as u64)
-                .read_to_end(&mut block)
-                .map_err(|error| ReadError::Io { source_name: name.to_string(), error })?;
-            if read == 0 {
-                eof = true;
-                break;
+        while filled < block.len() {
+            match reader.read(&mut block[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(ReadError::Io { source_name: name.to_string(), error }),
             }
         }
+        block.truncate(filled);
         Ok((block, eof))
     }
 
@@ -146,7 +158,7 @@ impl Chunker {
         if self.done || self.next_record >= self.limit {
             return Ok(None);
         }
-        let max_records = self.limit - self.next_record;
+        let max_records = (self.limit - self.next_record).min(self.chunk_records);
         let (buffer, bounds, stop, at_eof) = match &mut self.input {
             Input::Memory { data } => {
                 if data.is_empty() {
@@ -236,10 +248,10 @@ mod tests {
         (0..n).flat_map(|_| sample()).collect()
     }
 
-    fn count(source: &Source, chunk_size: usize, limit: Option<u64>) -> Result<(usize, usize), ReadError> {
+    fn count(source: Source, chunk_size: usize, limit: Option<u64>) -> Result<(usize, usize), ReadError> {
         let mut chunks = 0;
         let mut total = 0;
-        for chunk in Chunker::new(source, chunk_size, limit)? {
+        for chunk in Chunker::new(source, chunk_size, usize::MAX, limit)? {
             let chunk = chunk?;
             assert_eq!(chunk.first_record as usize, total);
             chunks += 1;
@@ -262,16 +274,19 @@ mod tests {
         let record_len = sample().len();
         for chunk_size in [1, 10, record_len - 1, record_len, record_len + 1, 3 * record_len, 1 << 20] {
             let memory = Source::Memory { name: "mem".into(), data: bytes.clone().into() };
-            assert_eq!(count(&memory, chunk_size, None).unwrap().1, 7, "memory, chunk {chunk_size}");
-            assert_eq!(count(&stream(bytes.clone()), chunk_size, None).unwrap().1, 7, "stream, chunk {chunk_size}");
+            assert_eq!(count(memory, chunk_size, None).unwrap().1, 7, "memory, chunk {chunk_size}");
+            assert_eq!(count(stream(bytes.clone()), chunk_size, None).unwrap().1, 7, "stream, chunk {chunk_size}");
         }
     }
 
     #[test]
     fn stops_at_the_record_limit() {
-        let memory = Source::Memory { name: "mem".into(), data: records(7).into() };
-        assert_eq!(count(&memory, 1, Some(3)).unwrap(), (3, 3));
-        assert_eq!(count(&memory, 1 << 20, Some(0)).unwrap(), (0, 0));
+        let memory = || Source::Memory { name: "mem".into(), data: records(7).into() };
+        assert_eq!(count(memory(), 1, Some(3)).unwrap(), (3, 3));
+        assert_eq!(count(memory(), 1 << 20, Some(0)).unwrap(), (0, 0));
+        let chunks: Vec<usize> =
+            Chunker::new(memory(), 1 << 20, 3, None).unwrap().map(|chunk| chunk.unwrap().len()).collect();
+        assert_eq!(chunks, [3, 3, 1]);
     }
 
     #[test]
@@ -280,7 +295,7 @@ mod tests {
         let record_len = sample().len();
         bytes.truncate(bytes.len() - 10);
         for source in [Source::Memory { name: "mem".into(), data: bytes.clone().into() }, stream(bytes.clone())] {
-            let Err(ReadError::Marc(error)) = count(&source, 16, None) else { panic!("expected an error") };
+            let Err(ReadError::Marc(error)) = count(source, 16, None) else { panic!("expected an error") };
             assert_eq!(error.kind, DamageKind::Truncated);
             assert_eq!((error.record, error.record_offset), (2, 2 * record_len as u64));
         }
@@ -292,7 +307,7 @@ mod tests {
         let record_len = sample().len();
         bytes[record_len + 1] = b'x';
         let memory = Source::Memory { name: "mem".into(), data: bytes.into() };
-        let mut chunker = Chunker::new(&memory, 1 << 20, None).unwrap();
+        let mut chunker = Chunker::new(memory, 1 << 20, usize::MAX, None).unwrap();
         assert_eq!(chunker.next().unwrap().unwrap().len(), 1);
         let Some(Err(ReadError::Marc(error))) = chunker.next() else { panic!("expected an error") };
         assert_eq!((error.kind, error.record, error.record_offset), (DamageKind::BadRecordLength, 1, record_len as u64));
@@ -301,7 +316,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_io_error_naming_it() {
-        let Err(ReadError::Io { source_name, .. }) = Chunker::new(&Source::Path("/nonexistent/x.mrc".into()), 1, None) else {
+        let Err(ReadError::Io { source_name, .. }) = Chunker::new(Source::Path("/nonexistent/x.mrc".into()), 1, 1, None) else {
             panic!("expected an I/O error")
         };
         assert_eq!(source_name, "/nonexistent/x.mrc");
