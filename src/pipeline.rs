@@ -32,6 +32,10 @@ pub struct ReadOptions {
     pub chunk_size: usize,
     /// Records per batch at most.
     pub batch_size: usize,
+    /// Map files into memory instead of reading them: no copy, and the frame's strings point into
+    /// the page cache. For reads that keep every record anyway; a streaming read would keep
+    /// every page it touched resident.
+    pub map_files: bool,
 }
 
 impl Default for ReadOptions {
@@ -42,6 +46,7 @@ impl Default for ReadOptions {
             threads: 0,
             chunk_size: DEFAULT_CHUNK_SIZE,
             batch_size: usize::MAX,
+            map_files: false,
         }
     }
 }
@@ -141,7 +146,13 @@ impl Reader {
                 return;
             }
             let name: Arc<str> = source.name().into();
-            let chunks = match Chunker::new(source, self.options.chunk_size, self.options.batch_size, remaining) {
+            let chunks = match Chunker::new(
+                source,
+                self.options.chunk_size,
+                self.options.batch_size,
+                remaining,
+                self.options.map_files,
+            ) {
                 Ok(chunks) => chunks,
                 Err(error) => return self.send(seq, Err(error)),
             };
@@ -282,9 +293,11 @@ impl Drop for Batches {
 }
 
 /// Reads every source, one after another, into one DataFrame (one chunk of it per batch).
+/// Files are mapped into memory: the frame keeps all of their text anyway.
 pub fn read_frame(sources: Vec<Source>, options: &ReadOptions) -> Result<DataFrame, ReadError> {
+    let options = ReadOptions { map_files: true, ..options.clone() };
     let mut out = empty_frame(options.projection);
-    for batch in batches(sources, options)? {
+    for batch in batches(sources, &options)? {
         out.vstack_mut_owned(batch?)?;
     }
     Ok(out)

@@ -128,7 +128,7 @@ fn to_source(item: &Bound<'_, PyAny>, index: usize) -> PyResult<Source> {
 }
 
 fn options(leader: bool, fields: bool, n_rows: Option<u64>, threads: usize, chunk_size: usize, batch_size: usize) -> ReadOptions {
-    ReadOptions { projection: Projection { leader, fields }, n_rows, threads, chunk_size, batch_size }
+    ReadOptions { projection: Projection { leader, fields }, n_rows, threads, chunk_size, batch_size, map_files: false }
 }
 
 fn to_sources(sources: &[Bound<'_, PyAny>]) -> PyResult<Vec<Source>> {

@@ -32,18 +32,35 @@ impl Source {
         }
     }
 
-    fn into_input(self) -> Result<Input, ReadError> {
+    fn into_input(self, map_files: bool) -> Result<Input, ReadError> {
         let stream = |reader| Input::Reader { reader, carry: Vec::new(), eof: false };
         Ok(match self {
             Source::Path(path) => {
                 let file = File::open(&path)
                     .map_err(|error| ReadError::Io { source_name: path.display().to_string(), error })?;
-                stream(Box::new(file))
+                match map_files.then(|| map(&file)).flatten() {
+                    Some(map) => Input::Memory { data: Buffer::from_owner(map) },
+                    None => stream(Box::new(file)),
+                }
             }
             Source::Memory { data, .. } => Input::Memory { data },
             Source::Stream { reader, .. } => stream(reader),
         })
     }
+}
+
+/// Maps a regular, non-empty file into memory, read-only; `None` where that cannot be done (a pipe,
+/// a device), and the file is then read as a stream.
+fn map(file: &File) -> Option<memmap2::Mmap> {
+    let metadata = file.metadata().ok()?;
+    if !metadata.is_file() || metadata.len() == 0 {
+        return None;
+    }
+    // SAFETY: the map is read-only and owned by the buffer that every chunk of it shares, so it
+    // outlives every slice of it. What no reader of a mapped file can rule out is another process
+    // changing or truncating the file meanwhile; that is the contract of every memory-mapped reader
+    // (polars maps the files it scans too), and `read_marc` documents it.
+    unsafe { memmap2::Mmap::map(file) }.ok()
 }
 
 enum Input {
@@ -113,10 +130,17 @@ pub struct Chunker {
 }
 
 impl Chunker {
-    pub fn new(source: Source, chunk_size: usize, chunk_records: usize, limit: Option<u64>) -> Result<Self, ReadError> {
+    /// `map_files`: map a file into memory rather than read it (see [`map`]).
+    pub fn new(
+        source: Source,
+        chunk_size: usize,
+        chunk_records: usize,
+        limit: Option<u64>,
+        map_files: bool,
+    ) -> Result<Self, ReadError> {
         Ok(Chunker {
             name: source.name(),
-            input: source.into_input()?,
+            input: source.into_input(map_files)?,
             chunk_size: chunk_size.max(1),
             chunk_records: chunk_records.max(1) as u64,
             limit: limit.unwrap_or(u64::MAX),
@@ -251,7 +275,7 @@ mod tests {
     fn count(source: Source, chunk_size: usize, limit: Option<u64>) -> Result<(usize, usize), ReadError> {
         let mut chunks = 0;
         let mut total = 0;
-        for chunk in Chunker::new(source, chunk_size, usize::MAX, limit)? {
+        for chunk in Chunker::new(source, chunk_size, usize::MAX, limit, false)? {
             let chunk = chunk?;
             assert_eq!(chunk.first_record as usize, total);
             chunks += 1;
@@ -276,6 +300,8 @@ mod tests {
             let memory = Source::Memory { name: "mem".into(), data: bytes.clone().into() };
             assert_eq!(count(memory, chunk_size, None).unwrap().1, 7, "memory, chunk {chunk_size}");
             assert_eq!(count(stream(bytes.clone()), chunk_size, None).unwrap().1, 7, "stream, chunk {chunk_size}");
+            let mapped = Chunker::new(stream(bytes.clone()), chunk_size, usize::MAX, None, true).unwrap();
+            assert_eq!(mapped.map(|c| c.unwrap().len()).sum::<usize>(), 7, "mapped, chunk {chunk_size}");
         }
     }
 
@@ -285,7 +311,7 @@ mod tests {
         assert_eq!(count(memory(), 1, Some(3)).unwrap(), (3, 3));
         assert_eq!(count(memory(), 1 << 20, Some(0)).unwrap(), (0, 0));
         let chunks: Vec<usize> =
-            Chunker::new(memory(), 1 << 20, 3, None).unwrap().map(|chunk| chunk.unwrap().len()).collect();
+            Chunker::new(memory(), 1 << 20, 3, None, false).unwrap().map(|chunk| chunk.unwrap().len()).collect();
         assert_eq!(chunks, [3, 3, 1]);
     }
 
@@ -307,7 +333,7 @@ mod tests {
         let record_len = sample().len();
         bytes[record_len + 1] = b'x';
         let memory = Source::Memory { name: "mem".into(), data: bytes.into() };
-        let mut chunker = Chunker::new(memory, 1 << 20, usize::MAX, None).unwrap();
+        let mut chunker = Chunker::new(memory, 1 << 20, usize::MAX, None, false).unwrap();
         assert_eq!(chunker.next().unwrap().unwrap().len(), 1);
         let Some(Err(ReadError::Marc(error))) = chunker.next() else { panic!("expected an error") };
         assert_eq!((error.kind, error.record, error.record_offset), (DamageKind::BadRecordLength, 1, record_len as u64));
@@ -316,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_io_error_naming_it() {
-        let Err(ReadError::Io { source_name, .. }) = Chunker::new(Source::Path("/nonexistent/x.mrc".into()), 1, 1, None) else {
+        let Err(ReadError::Io { source_name, .. }) = Chunker::new(Source::Path("/nonexistent/x.mrc".into()), 1, 1, None, true) else {
             panic!("expected an I/O error")
         };
         assert_eq!(source_name, "/nonexistent/x.mrc");

@@ -1,0 +1,292 @@
+"""The reading pipeline: every backend, chunking, threads, the GIL, and the iterator's lifecycle."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+import time
+
+import polars as pl
+import pytest
+
+import marc_polars as mp
+from marc_polars import _native, exceptions
+from marc_polars._read import _native_sources
+
+
+def read_with(source, **options) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    """read_marc with the native reader's tuning knobs (thread count, chunk size)."""
+    return _native.read_frame(_native_sources(source), **options)
+
+from conftest import DATA
+
+SAMPLE_BYTES = pathlib.Path(mp.SAMPLE).read_bytes()
+FILES = [pathlib.Path(mp.SAMPLE)] + sorted(p for p in DATA.glob("*.m*rc") if p.name != "marc4j__008008027.mrc")
+
+
+class NonSeekable(io.RawIOBase):
+    """A pipe-like stream: no seek, no tell, short reads."""
+
+    def __init__(self, data: bytes, most: int = 65_536) -> None:
+        self._data, self._pos, self._most = data, 0, most
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self._most, len(self._data) - self._pos)
+        buffer[:n] = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+def all_sources(path: pathlib.Path, tmp_path: pathlib.Path):
+    """The same records through every backend, each made fresh (streams are read once)."""
+    data = path.read_bytes()
+    gz = tmp_path / (path.name + ".gz")
+    gz.write_bytes(gzip.compress(data, compresslevel=1))
+    return {
+        "path": lambda: path,
+        "str": lambda: str(path),
+        "open file": lambda: open(path, "rb"),
+        "BytesIO": lambda: io.BytesIO(data),
+        "bytes": lambda: data,
+        "bytearray": lambda: bytearray(data),
+        "memoryview": lambda: memoryview(data),
+        "memoryview slice": lambda: memoryview(b"\0" + data)[1:],
+        "gzip": lambda: gzip.open(gz, "rb"),
+        "non-seekable": lambda: NonSeekable(data),
+    }
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_backend_and_thread_count_gives_the_same_frame(path: pathlib.Path, tmp_path: pathlib.Path):
+    expected = mp.read_marc(path)
+    for name, make in all_sources(path, tmp_path).items():
+        for threads in [1, 2]:
+            df = read_with(make(), threads=threads)
+            assert df.equals(expected), (name, threads)
+        assert pl.concat(mp.iter_batches(make(), batch_size=7)).equals(expected), name
+
+
+def test_a_real_pipe(tmp_path: pathlib.Path):
+    cat = subprocess.Popen(["cat", mp.SAMPLE], stdout=subprocess.PIPE)
+    assert cat.stdout is not None
+    try:
+        assert mp.read_marc(cat.stdout).equals(mp.read_marc(mp.SAMPLE))
+    finally:
+        cat.wait()
+
+
+@pytest.mark.slow
+def test_booksall_through_every_backend(booksall: pathlib.Path, tmp_path: pathlib.Path):
+    expected = mp.read_marc(booksall)
+    assert expected.height == 250_000
+    for name, make in all_sources(booksall, tmp_path).items():
+        assert read_with(make(), threads=1).equals(expected), name
+        assert mp.read_marc(make()).equals(expected), name
+    batches = list(mp.iter_batches(booksall, batch_size=30_000))
+    assert all(b.height <= 30_000 for b in batches)
+    assert pl.concat(batches).equals(expected)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 5, 24, 100, 999, 4096])
+def test_chunk_boundaries_anywhere_in_a_record(chunk_size: int):
+    # With blocks of `chunk_size` bytes, block boundaries fall at every position inside records.
+    data = SAMPLE_BYTES[: sum(_lengths(SAMPLE_BYTES)[:40])]
+    expected = mp.read_marc(data)
+    assert expected.height == 40
+    for source in [io.BytesIO(data), data]:
+        df = read_with(source, chunk_size=chunk_size, threads=2)
+        assert df.equals(expected), (type(source), chunk_size)
+
+
+def _lengths(data: bytes) -> list[int]:
+    lengths, pos = [], 0
+    while pos + 5 <= len(data):
+        lengths.append(int(data[pos : pos + 5]))
+        pos += lengths[-1]
+    return lengths
+
+
+def test_batches_respect_batch_size_and_row_index():
+    batches = list(mp.iter_batches(mp.SAMPLE, batch_size=300, row_index_name="i", row_index_offset=5))
+    assert [b.height for b in batches] == [300, 300, 300, 100]
+    df = pl.concat(batches)
+    assert df["i"].to_list() == list(range(5, 1005))
+    assert df.drop("i").equals(mp.read_marc(mp.SAMPLE))
+
+
+def test_iter_batches_keeps_raising_stop_iteration():
+    batches = mp.iter_batches(mp.SAMPLE, n_rows=10)
+    assert next(batches).height == 10
+    for _ in range(3):
+        with pytest.raises(StopIteration):
+            next(batches)
+
+
+def test_an_error_ends_the_batches_after_the_good_ones():
+    cut = sum(_lengths(SAMPLE_BYTES)[:500])
+    damaged = SAMPLE_BYTES[:cut] + b"xxxxx" + SAMPLE_BYTES[cut + 5 :]
+    batches = mp.iter_batches(damaged, batch_size=100)
+    heights = [next(batches).height for _ in range(5)]
+    assert heights == [100] * 5
+    with pytest.raises(exceptions.RecordLengthInvalid) as info:
+        next(batches)
+    assert info.value.record == 500
+    with pytest.raises(StopIteration):
+        next(batches)
+
+
+def _reader_threads() -> int:
+    """Native reader threads alive in this process (Linux names them marc-polars-reader)."""
+    tasks = pathlib.Path("/proc/self/task")
+    return sum(1 for t in tasks.iterdir() if (t / "comm").read_text().startswith("marc-polars-rea"))
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_breaking_out_early_stops_the_reader(tmp_path: pathlib.Path):
+    big = tmp_path / "big.mrc"
+    big.write_bytes(SAMPLE_BYTES * 100)  # 100,000 records
+    before = _reader_threads()
+    start = time.perf_counter()
+    for batch in mp.iter_batches(big, batch_size=10):
+        assert batch.height == 10
+        assert _reader_threads() == before + 1
+        break
+    elapsed = time.perf_counter() - start
+    assert _reader_threads() == before
+    # Reading everything takes many times longer; this is not a timing threshold but a sanity note.
+    print(f"first batch and stop: {elapsed:.3f} s")
+
+
+def test_an_injected_panic_becomes_a_python_exception():
+    _native._inject_panic(123)
+    try:
+        with pytest.raises(RuntimeError, match="injected panic at record 123"):
+            mp.read_marc(mp.SAMPLE)
+        batches = mp.iter_batches(SAMPLE_BYTES, batch_size=100)
+        assert next(batches).height == 100
+        with pytest.raises(RuntimeError, match="injected panic"):
+            list(batches)
+    finally:
+        _native._inject_panic(None)
+    assert mp.read_marc(mp.SAMPLE).height == 1000
+
+
+class Boom(Exception):
+    pass
+
+
+class FailingFile(io.RawIOBase):
+    def __init__(self, data: bytes, fail_after: int) -> None:
+        self._data, self._served, self._fail_after = data, 0, fail_after
+        self.error = Boom("disk on fire")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if self._served >= self._fail_after:
+            raise self.error
+        chunk = self._data[self._served : self._served + min(n, 10_000)]
+        self._served += len(chunk)
+        return chunk
+
+
+def test_an_exception_from_read_propagates_unchanged():
+    source = FailingFile(SAMPLE_BYTES, fail_after=50_000)
+    with pytest.raises(Boom) as info:
+        mp.read_marc(source)
+    assert info.value is source.error
+    source = FailingFile(SAMPLE_BYTES, fail_after=0)
+    with pytest.raises(Boom):
+        list(mp.iter_batches(source))
+
+
+def test_read_returning_text_is_a_type_error():
+    class TextRead:
+        def read(self, n: int = -1) -> str:
+            return "00000"
+
+    with pytest.raises(TypeError, match="not bytes"):
+        mp.read_marc(TextRead())
+
+
+def test_eight_python_threads_each_reading_their_own_file(tmp_path: pathlib.Path):
+    files = []
+    for i in range(8):
+        records = SAMPLE_BYTES[: sum(_lengths(SAMPLE_BYTES)[: 100 + 100 * i])]
+        path = tmp_path / f"part{i}.mrc"
+        path.write_bytes(records)
+        files.append(path)
+    expected = [mp.read_marc(f.read_bytes()) for f in files]
+    results: dict[int, pl.DataFrame] = {}
+
+    def work(i: int) -> None:
+        source = files[i] if i % 2 else open(files[i], "rb")
+        results[i] = mp.read_marc(source)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(8):
+        assert results[i].equals(expected[i]), i
+
+
+def test_the_gil_is_released_while_reading(tmp_path: pathlib.Path):
+    big = tmp_path / "big.mrc"
+    big.write_bytes(SAMPLE_BYTES * 60)
+    counter = [0]
+    stop = threading.Event()
+
+    def count() -> None:
+        while not stop.is_set():
+            counter[0] += 1
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        before = counter[0]
+        df = mp.read_marc(big)
+        during = counter[0] - before
+    finally:
+        stop.set()
+        thread.join()
+    assert df.height == 60_000
+    # Had the read held the GIL, the counting thread could not have run at all during it.
+    assert during > 1000, during
+
+
+def test_thread_count_settings():
+    default = mp.max_threads()
+    assert default >= 1
+    try:
+        mp.set_max_threads(1)
+        assert mp.max_threads() == 1
+        assert mp.read_marc(mp.SAMPLE).equals(read_with(mp.SAMPLE, threads=2))
+    finally:
+        mp.set_max_threads(None)
+    assert mp.max_threads() == default
+    with pytest.raises(ValueError):
+        mp.set_max_threads(0)
+
+
+def test_the_environment_variable_sets_the_thread_count(tmp_path: pathlib.Path):
+    code = "import marc_polars as mp; print(mp.max_threads())"
+    env = {**os.environ, "MARC_POLARS_MAX_THREADS": "3"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip() == "3"
