@@ -1,0 +1,93 @@
+"""The reading pipeline on the 250,000-record BooksAll file: threads, backends, streaming memory.
+
+    python benchmarks/bench_pipeline.py [--repeat 3] [--file PATH]
+
+Cases: `read_marc` from a path on all threads and on one; from an open file object (read in
+blocks of the chunk size); from the same file object made to hand over one record per `.read`
+call (as a record-at-a-time reader would); from `bytes` (shared, not copied) and `bytearray`
+(copied); and `iter_batches`, which holds one batch at a time.
+"""
+
+from __future__ import annotations
+
+import io
+
+import harness
+
+
+def read_path(path: str) -> int:
+    import marc_polars as mp
+
+    return mp.read_marc(path).height
+
+
+def read_file_object(path: str) -> int:
+    import marc_polars as mp
+
+    with open(path, "rb") as handle:
+        return mp.read_marc(handle).height
+
+
+class OneRecordPerRead(io.RawIOBase):
+    """A file object whose `.read(n)` returns at most the rest of the current record."""
+
+    def __init__(self, handle: io.BufferedReader) -> None:
+        self._handle = handle
+        self._record = b""  # what is left of the current record
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._record:
+            leader = self._handle.read(5)
+            if len(leader) < 5:
+                return leader
+            self._record = leader + self._handle.read(int(leader) - 5)
+        data, self._record = self._record[:n], self._record[n:]
+        return data
+
+
+def read_one_record_per_call(path: str) -> int:
+    import marc_polars as mp
+
+    with open(path, "rb") as handle:
+        return mp.read_marc(OneRecordPerRead(handle)).height
+
+
+def read_bytes(path: str) -> int:
+    import marc_polars as mp
+
+    data = open(path, "rb").read()
+    return mp.read_marc(data).height
+
+
+def read_bytearray(path: str) -> int:
+    import marc_polars as mp
+
+    data = bytearray(open(path, "rb").read())
+    return mp.read_marc(data).height
+
+
+def iterate_batches(path: str) -> int:
+    import marc_polars as mp
+
+    return sum(batch.height for batch in mp.iter_batches(path))
+
+
+CASES: dict[str, harness.Case] = {
+    "path": ({}, read_path),
+    "path_1_thread": ({"MARC_POLARS_MAX_THREADS": "1"}, read_path),
+    "file_object": ({}, read_file_object),
+    "file_object_1_record_per_read": ({}, read_one_record_per_call),
+    "bytes": ({}, read_bytes),
+    "bytearray": ({}, read_bytearray),
+    "iter_batches": ({}, iterate_batches),
+}
+
+if __name__ == "__main__":
+    medians = harness.main(__file__, CASES, ["path_1_thread", "path"], __doc__)
+    for run, median in medians.items():
+        if {"path", "path_1_thread", "file_object"} <= median.keys():
+            print(f"\n{run} runs: all threads vs 1 thread {median['path_1_thread'] / median['path']:.2f}x; "
+                  f"file object at {median['path'] / median['file_object']:.0%} of path throughput")
