@@ -62,11 +62,14 @@ pub fn lossless_schema(projection: Projection) -> Schema {
     schema
 }
 
-/// String views into one shared buffer, with an optional null mask.
+/// String views into one shared buffer, with a null mask made at the first null.
 #[derive(Default)]
 struct StrColumn {
     views: Vec<View>,
-    validity: MutableBitmap,
+    validity: Option<MutableBitmap>,
+    /// Sum of the values' lengths, and whether any is too long to be inlined in its view.
+    bytes_len: usize,
+    in_buffer: bool,
 }
 
 impl StrColumn {
@@ -77,51 +80,62 @@ impl StrColumn {
         // What `finish` relies on: the value lies inside the buffer (whose length fits a u32).
         assert!(offset <= buffer.len() && value.len() <= buffer.len() - offset, "value outside the batch buffer");
         self.views.push(View::new_from_bytes(value.as_bytes(), 0, offset as u32));
-        self.validity.push(true);
+        self.bytes_len += value.len();
+        self.in_buffer |= value.len() > View::MAX_INLINE_SIZE as usize;
+        if let Some(validity) = &mut self.validity {
+            validity.push(true);
+        }
     }
 
     /// Adds a value of at most 12 bytes, stored in the view itself.
     #[inline]
     fn push_short(&mut self, value: &str) {
         self.views.push(View::new_inline(value.as_bytes()));
-        self.validity.push(true);
-    }
-
-    fn reserve(&mut self, additional: usize) {
-        self.views.reserve(additional);
-        self.validity.reserve(additional);
+        self.bytes_len += value.len();
+        if let Some(validity) = &mut self.validity {
+            validity.push(true);
+        }
     }
 
     #[inline]
     fn push_null(&mut self) {
+        let valid_so_far = self.views.len();
+        let validity = self.validity.get_or_insert_with(|| {
+            let mut validity = MutableBitmap::with_capacity(self.views.capacity());
+            validity.extend_constant(valid_so_far, true);
+            validity
+        });
+        validity.push(false);
         self.views.push(View::default());
-        self.validity.push(false);
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.views.reserve(additional);
     }
 
     fn finish(self, buffer: &Buffer<u8>) -> Box<dyn Array> {
-        let validity: Option<Bitmap> = self.validity.into();
+        let validity: Option<Bitmap> = self.validity.and_then(|v| v.into());
         // Only columns with values longer than 12 bytes need the data buffer.
-        let buffers: Buffer<Buffer<u8>> =
-            if self.views.iter().any(|v| v.length > View::MAX_INLINE_SIZE) { vec![buffer.clone()].into() } else { Buffer::new() };
-        let total_bytes_len = self.views.iter().map(|v| v.length as usize).sum();
-        let total_buffer_len = buffers.iter().map(|b| b.len()).sum();
+        let buffers: Buffer<Buffer<u8>> = if self.in_buffer { vec![buffer.clone()].into() } else { Buffer::new() };
+        let total_buffer_len = if self.in_buffer { buffer.len() } else { 0 };
         if cfg!(debug_assertions) {
             // Debug builds (and so the unit tests) check every view the way the safe constructor does.
             Utf8ViewArray::try_new(ArrowDataType::Utf8View, self.views.clone().into(), buffers.clone(), validity.clone())
                 .expect("views of validated UTF-8 inside the buffer");
+            assert_eq!(self.bytes_len, self.views.iter().map(|v| v.length as usize).sum::<usize>());
         }
         // SAFETY: every view holds a `&str` (so valid UTF-8): inline (`push_short`), or a slice of
-        // `buffer` with buffer index 0 and its checked offset (`push_slice`), and `buffer` is passed
-        // whenever any view is longer than the inline size; null views are the all-zero inline view. The safe `try_new`
-        // validates all of this again, every string's UTF-8 included: measured at about a fifth of
-        // the decoding time of BooksAll (see BENCHMARKS.md).
+        // `buffer` with buffer index 0 and its checked offset (`push_slice`), and `buffer` is
+        // passed whenever any view is longer than the inline size; null views are the all-zero
+        // inline view. The safe `try_new` validates all of this again, every string's UTF-8
+        // included: measured at about a fifth of the decoding time of BooksAll (BENCHMARKS.md).
         let array = unsafe {
             Utf8ViewArray::new_unchecked(
                 ArrowDataType::Utf8View,
                 self.views.into(),
                 buffers,
                 validity,
-                Some(total_bytes_len),
+                Some(self.bytes_len),
                 total_buffer_len,
             )
         };
@@ -249,7 +263,8 @@ impl BatchBuilder {
         }
         for field in &self.spans {
             let content = &text[field.start..field.start + field.len];
-            c.tag.push_short(field.tag_str());
+            // Tags are printable ASCII (checked with the directory): a slice of the text as it is.
+            c.tag.push_short(&text[field.tag_at..field.tag_at + 3]);
             if field.is_control() {
                 c.ind1.push_null();
                 c.ind2.push_null();

@@ -89,6 +89,8 @@ fn lossy(bytes: &[u8]) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldSpan {
     pub tag: [u8; 3],
+    /// Where the tag stands in the record (in its directory entry).
+    pub tag_at: usize,
     pub start: usize,
     pub len: usize,
 }
@@ -186,7 +188,7 @@ pub fn parse_record(bytes: &[u8], fields: &mut Vec<FieldSpan>) -> Result<(), Dam
                 format!("field {} (directory entry {index}) does not end with a field terminator (0x1E)", lossy(&tag)),
             ));
         }
-        fields.push(FieldSpan { tag, start, len: length - 1 });
+        fields.push(FieldSpan { tag, tag_at: entry_at, start, len: length - 1 });
     }
     Ok(())
 }
