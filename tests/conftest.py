@@ -12,6 +12,11 @@ sys.path.append(str(ROOT))
 
 from benchmarks import fetch_data  # noqa: E402
 
+#: The truncated download, tested for its error; every other file in tests/data reads whole.
+TRUNCATED = DATA / "marc4j__008008027.mrc"
+#: Real files that read without error (UTF-8 or plain ASCII), all of which pymarc reads too.
+READABLE = sorted(p for p in DATA.iterdir() if p.suffix != ".md" and p != TRUNCATED)
+
 
 @pytest.fixture(scope="session")
 def booksall() -> Path:

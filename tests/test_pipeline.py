@@ -23,10 +23,10 @@ def read_with(source, **options) -> pl.DataFrame:  # type: ignore[no-untyped-def
     """read_marc with the native reader's tuning knobs (thread count, chunk size)."""
     return _native.read_frame(_native_sources(source), **options)
 
-from conftest import DATA
+from conftest import READABLE
 
 SAMPLE_BYTES = pathlib.Path(mp.SAMPLE).read_bytes()
-FILES = [pathlib.Path(mp.SAMPLE)] + sorted(p for p in DATA.glob("*.m*rc") if p.name != "marc4j__008008027.mrc")
+FILES = [pathlib.Path(mp.SAMPLE), *READABLE]
 
 
 class NonSeekable(io.RawIOBase):

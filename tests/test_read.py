@@ -12,7 +12,7 @@ import marc_polars as mp
 from marc_polars import exceptions
 from reference import frame_rows, pymarc_rows
 
-from conftest import DATA
+from conftest import READABLE, TRUNCATED
 
 SCHEMA = pl.Schema(
     {
@@ -50,12 +50,8 @@ def test_sample_matches_pymarc_record_for_record():
     assert frame_rows(df) == pymarc_rows(SAMPLE_BYTES)
 
 
-# Every UTF-8 file of the corpus (all of which pymarc reads); the truncated file is tested below.
-UTF8_FILES = sorted(p for p in DATA.glob("*") if p.suffix != ".md" and p.name != "marc4j__008008027.mrc")
-
-
-@pytest.mark.parametrize("path", UTF8_FILES, ids=lambda p: p.name)
-def test_corpus_utf8_files_match_pymarc(path: pathlib.Path):
+@pytest.mark.parametrize("path", READABLE, ids=lambda p: p.name)
+def test_corpus_files_match_pymarc(path: pathlib.Path):
     df = mp.read_marc(path)
     expected = pymarc_rows(path.read_bytes())
     assert df.height == len(expected) > 0
@@ -223,7 +219,7 @@ def test_missing_file_raises_file_not_found():
 
 def test_truncated_last_record_names_record_and_offset():
     # A real file cut off at 65,536 bytes by its download.
-    path = DATA / "marc4j__008008027.mrc"
+    path = TRUNCATED
     data = path.read_bytes()
     lengths = record_lengths(data)
     complete = sum(lengths[:-1])
