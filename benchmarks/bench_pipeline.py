@@ -5,7 +5,8 @@
 Cases: `read_marc` from a path on all threads and on one; from an open file object (read in
 blocks of the chunk size); from the same file object made to hand over one record per `.read`
 call (as a record-at-a-time reader would); from `bytes` (shared, not copied) and `bytearray`
-(copied); and `iter_batches`, which holds one batch at a time.
+(copied); `iter_batches`, which holds one batch at a time; and `read_marc` from a path with
+chunks of 1, 16 and 64 MiB instead of the default 4 MiB.
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ def read_bytearray(path: str) -> int:
     return mp.read_marc(data).height
 
 
+def read_with_chunks_of(mib: int):  # type: ignore[no-untyped-def]
+    def read(path: str) -> int:
+        from marc_polars import _native
+
+        return _native.read_frame([path], chunk_size=mib << 20).height
+
+    return read
+
+
 def iterate_batches(path: str) -> int:
     import marc_polars as mp
 
@@ -83,6 +93,9 @@ CASES: dict[str, harness.Case] = {
     "bytes": ({}, read_bytes),
     "bytearray": ({}, read_bytearray),
     "iter_batches": ({}, iterate_batches),
+    "path_chunks_1MiB": ({}, read_with_chunks_of(1)),
+    "path_chunks_16MiB": ({}, read_with_chunks_of(16)),
+    "path_chunks_64MiB": ({}, read_with_chunks_of(64)),
 }
 
 if __name__ == "__main__":
