@@ -62,9 +62,12 @@ def _projection(columns: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
-def _check_n_rows(n_rows: int | None) -> None:
+def _native_options(columns: Sequence[str] | None, n_rows: int | None) -> tuple[list[str], dict[str, object]]:
+    """The selected columns, in output order, and the native reader's options for them."""
     if n_rows is not None and n_rows < 0:
         raise ValueError(f"n_rows must be >= 0, got {n_rows}")
+    selected = _projection(columns)
+    return selected, {"leader": "leader" in selected, "fields": "fields" in selected, "n_rows": n_rows}
 
 
 def read_marc(
@@ -102,15 +105,8 @@ def read_marc(
     marc_polars.exceptions.MarcError
         (a subclass of it) for a damaged record, naming the source, record number and byte offset.
     """
-    _check_n_rows(n_rows)
-    selected = _projection(columns)
-    df = _native.read_frame(
-        _native_sources(source),
-        leader="leader" in selected,
-        fields="fields" in selected,
-        n_rows=n_rows,
-    )
-    df = df.select(selected)
+    selected, options = _native_options(columns, n_rows)
+    df = _native.read_frame(_native_sources(source), **options).select(selected)
     if row_index_name is not None:
         df = df.with_row_index(row_index_name, offset=row_index_offset)
     return df
@@ -131,17 +127,10 @@ def iter_batches(
     ``read_marc``'s frame. Records are decoded ahead on all threads while memory stays bounded,
     whatever the size of the input. Leaving the loop early stops the reading.
     """
-    _check_n_rows(n_rows)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    selected = _projection(columns)
-    native = _native.iter_batches(
-        _native_sources(source),
-        leader="leader" in selected,
-        fields="fields" in selected,
-        n_rows=n_rows,
-        batch_size=batch_size,
-    )
+    selected, options = _native_options(columns, n_rows)
+    native = _native.iter_batches(_native_sources(source), batch_size=batch_size, **options)
     return _batches(native, selected, row_index_name, row_index_offset)
 
 

@@ -18,6 +18,15 @@ TRUNCATED = DATA / "marc4j__008008027.mrc"
 READABLE = sorted(p for p in DATA.iterdir() if p.suffix != ".md" and p != TRUNCATED)
 
 
+def record_lengths(data: bytes) -> list[int]:
+    """Record lengths read straight from the leaders, independently of the reader under test."""
+    lengths, pos = [], 0
+    while pos + 5 <= len(data):
+        lengths.append(int(data[pos : pos + 5]))
+        pos += lengths[-1]
+    return lengths
+
+
 @pytest.fixture(scope="session")
 def booksall() -> Path:
     return fetch_data.booksall()

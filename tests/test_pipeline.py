@@ -23,7 +23,7 @@ def read_with(source, **options) -> pl.DataFrame:  # type: ignore[no-untyped-def
     """read_marc with the native reader's tuning knobs (thread count, chunk size)."""
     return _native.read_frame(_native_sources(source), **options)
 
-from conftest import READABLE
+from conftest import READABLE, record_lengths
 
 SAMPLE_BYTES = pathlib.Path(mp.SAMPLE).read_bytes()
 FILES = [pathlib.Path(mp.SAMPLE), *READABLE]
@@ -101,20 +101,12 @@ def test_booksall_through_every_backend(booksall: pathlib.Path, tmp_path: pathli
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 5, 24, 100, 999, 4096])
 def test_chunk_boundaries_anywhere_in_a_record(chunk_size: int):
     # With blocks of `chunk_size` bytes, block boundaries fall at every position inside records.
-    data = SAMPLE_BYTES[: sum(_lengths(SAMPLE_BYTES)[:40])]
+    data = SAMPLE_BYTES[: sum(record_lengths(SAMPLE_BYTES)[:40])]
     expected = mp.read_marc(data)
     assert expected.height == 40
     for source in [io.BytesIO(data), data]:
         df = read_with(source, chunk_size=chunk_size, threads=2)
         assert df.equals(expected), (type(source), chunk_size)
-
-
-def _lengths(data: bytes) -> list[int]:
-    lengths, pos = [], 0
-    while pos + 5 <= len(data):
-        lengths.append(int(data[pos : pos + 5]))
-        pos += lengths[-1]
-    return lengths
 
 
 def test_batches_respect_batch_size_and_row_index():
@@ -134,7 +126,7 @@ def test_iter_batches_keeps_raising_stop_iteration():
 
 
 def test_an_error_ends_the_batches_after_the_good_ones():
-    cut = sum(_lengths(SAMPLE_BYTES)[:500])
+    cut = sum(record_lengths(SAMPLE_BYTES)[:500])
     damaged = SAMPLE_BYTES[:cut] + b"xxxxx" + SAMPLE_BYTES[cut + 5 :]
     batches = mp.iter_batches(damaged, batch_size=100)
     heights = [next(batches).height for _ in range(5)]
@@ -224,7 +216,7 @@ def test_read_returning_text_is_a_type_error():
 def test_eight_python_threads_each_reading_their_own_file(tmp_path: pathlib.Path):
     files = []
     for i in range(8):
-        records = SAMPLE_BYTES[: sum(_lengths(SAMPLE_BYTES)[: 100 + 100 * i])]
+        records = SAMPLE_BYTES[: sum(record_lengths(SAMPLE_BYTES)[: 100 + 100 * i])]
         path = tmp_path / f"part{i}.mrc"
         path.write_bytes(records)
         files.append(path)

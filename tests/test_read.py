@@ -12,7 +12,7 @@ import marc_polars as mp
 from marc_polars import exceptions
 from reference import frame_rows, pymarc_rows
 
-from conftest import READABLE, TRUNCATED
+from conftest import READABLE, TRUNCATED, record_lengths
 
 SCHEMA = pl.Schema(
     {
@@ -32,15 +32,6 @@ SCHEMA = pl.Schema(
 )
 
 SAMPLE_BYTES = pathlib.Path(mp.SAMPLE).read_bytes()
-
-
-def record_lengths(data: bytes) -> list[int]:
-    """Record lengths read straight from the leaders, independently of the reader under test."""
-    lengths, pos = [], 0
-    while pos + 5 <= len(data):
-        lengths.append(int(data[pos : pos + 5]))
-        pos += lengths[-1]
-    return lengths
 
 
 def test_sample_matches_pymarc_record_for_record():
