@@ -33,17 +33,17 @@ impl Source {
     }
 
     fn into_input(self, map_files: bool) -> Result<Input, ReadError> {
-        let stream = |reader| Input::Reader { reader, carry: Vec::new(), eof: false };
+        let stream = |reader| Input { data: Buffer::new(), reader: Some(reader) };
         Ok(match self {
             Source::Path(path) => {
                 let file = File::open(&path)
                     .map_err(|error| ReadError::Io { source_name: path.display().to_string(), error })?;
                 match map_files.then(|| map(&file)).flatten() {
-                    Some(map) => Input::Memory { data: Buffer::from_owner(map) },
+                    Some(map) => Input { data: Buffer::from_owner(map), reader: None },
                     None => stream(Box::new(file)),
                 }
             }
-            Source::Memory { data, .. } => Input::Memory { data },
+            Source::Memory { data, .. } => Input { data, reader: None },
             Source::Stream { reader, .. } => stream(reader),
         })
     }
@@ -63,11 +63,13 @@ fn map(file: &File) -> Option<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }.ok()
 }
 
-enum Input {
-    /// The rest of an in-memory source; chunks are zero-copy slices of it.
-    Memory { data: Buffer<u8> },
-    /// A byte stream; `carry` holds the start of a record that the last block cut off.
-    Reader { reader: Box<dyn Read + Send>, carry: Vec<u8>, eof: bool },
+/// Bytes not yet cut into chunks, and for a stream the reader that brings more.
+struct Input {
+    /// Chunks are zero-copy slices of it: of the whole source in memory, or of the last block
+    /// read from a stream (which starts with what the block before left of a cut-off record).
+    data: Buffer<u8>,
+    /// `None` for a source already in memory, or once the stream has ended.
+    reader: Option<Box<dyn Read + Send>>,
 }
 
 /// Whole records in one buffer, located in their source.
@@ -151,27 +153,33 @@ impl Chunker {
         })
     }
 
-    /// Fills the next block of a stream: the carried bytes plus up to `want` more, fewer only at
-    /// the end of the stream. Reads ask for the whole rest of the block at once, so a Python file
-    /// object sees a few large `.read` calls, not many small ones.
-    fn read_block(reader: &mut dyn Read, carry: &mut Vec<u8>, want: usize, name: &str) -> Result<(Vec<u8>, bool), ReadError> {
-        let mut block = std::mem::take(carry);
+    /// Reads the next block of a stream after the bytes left unframed: up to `want` more bytes,
+    /// fewer only where the stream ends (the reader is then dropped). Reads ask for the whole rest
+    /// of the block at once, so a Python file object sees a few large `.read` calls.
+    fn refill(&mut self, want: usize) -> Result<(), ReadError> {
+        let Some(reader) = self.input.reader.as_mut() else { return Ok(()) };
+        let mut block = Vec::with_capacity(self.input.data.len() + want);
+        block.extend_from_slice(&self.input.data);
         let mut filled = block.len();
         block.resize(filled + want, 0);
-        let mut eof = false;
+        let mut ended = false;
         while filled < block.len() {
             match reader.read(&mut block[filled..]) {
                 Ok(0) => {
-                    eof = true;
+                    ended = true;
                     break;
                 }
                 Ok(n) => filled += n,
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(ReadError::Io { source_name: name.to_string(), error }),
+                Err(error) => return Err(ReadError::Io { source_name: self.name.clone(), error }),
             }
         }
         block.truncate(filled);
-        Ok((block, eof))
+        self.input.data = Buffer::from(block);
+        if ended {
+            self.input.reader = None;
+        }
+        Ok(())
     }
 
     fn next_chunk(&mut self) -> Result<Option<Chunk>, ReadError> {
@@ -183,67 +191,47 @@ impl Chunker {
             return Ok(None);
         }
         let max_records = (self.limit - self.next_record).min(self.chunk_records);
-        let (buffer, bounds, stop, at_eof) = match &mut self.input {
-            Input::Memory { data } => {
-                if data.is_empty() {
+        let (bounds, stop) = loop {
+            let more_to_read = self.input.reader.is_some();
+            if self.input.data.is_empty() {
+                if !more_to_read {
                     return Ok(None);
                 }
-                let (bounds, stop) = cut(data, self.chunk_size, max_records);
-                let taken = *bounds.last().expect("bounds start at 0");
-                let buffer = data.clone().sliced(0..taken);
-                data.slice_in_place(taken..);
-                (buffer, bounds, stop, true)
+                self.refill(self.chunk_size)?;
+                continue;
             }
-            Input::Reader { reader, carry, eof } => {
-                let mut want = self.chunk_size;
-                loop {
-                    if *eof && carry.is_empty() {
-                        return Ok(None);
-                    }
-                    let (mut block, at_eof) = Self::read_block(reader.as_mut(), carry, want, &self.name)?;
-                    *eof = at_eof;
-                    let (bounds, stop) = cut(&block, usize::MAX, max_records);
-                    let taken = *bounds.last().expect("bounds start at 0");
-                    if let (1, Some(Stop::Incomplete { needed }), false) = (bounds.len(), &stop, at_eof) {
-                        // Not even one whole record yet (a record longer than a chunk): read more.
-                        want = needed.unwrap_or(0).saturating_sub(block.len()).max(self.chunk_size);
-                        *carry = block;
-                        continue;
-                    }
-                    let carried_stop = match stop {
-                        // A record cut off by the block boundary continues in the next block.
-                        Some(Stop::Incomplete { .. }) if !at_eof => None,
-                        other => other,
-                    };
-                    *carry = block.split_off(taken);
-                    break (Buffer::from(block), bounds, carried_stop, at_eof);
+            let (bounds, stop) = cut(&self.input.data, self.chunk_size, max_records);
+            match stop {
+                // Not one whole record in what is left, and the stream goes on: read more, at
+                // least the rest of the record (which may be longer than a chunk).
+                Some(Stop::Incomplete { needed }) if bounds.len() == 1 && more_to_read => {
+                    let missing = needed.unwrap_or(0).saturating_sub(self.input.data.len());
+                    self.refill(missing.max(self.chunk_size))?;
                 }
+                // A record cut off by the end of a block continues in the next one.
+                Some(Stop::Incomplete { .. }) if more_to_read => break (bounds, None),
+                stop => break (bounds, stop),
             }
         };
+        let taken = *bounds.last().expect("bounds start at 0");
+        let buffer = self.input.data.clone().sliced(0..taken);
+        self.input.data.slice_in_place(taken..);
         let records = (bounds.len() - 1) as u64;
         let chunk = Chunk { buffer, bounds, first_record: self.next_record, offset: self.offset };
         self.next_record += records;
-        self.offset += chunk.buffer.len() as u64;
+        self.offset += taken as u64;
         match stop {
             Some(Stop::Damaged(damage)) => self.pending = Some(damage.locate(&self.name, self.next_record, self.offset)),
-            Some(Stop::Incomplete { needed }) if at_eof => {
-                let available = self.remaining_len();
+            Some(Stop::Incomplete { needed }) => {
+                let available = self.input.data.len();
                 self.pending = Some(truncated(available, needed).locate(&self.name, self.next_record, self.offset));
             }
-            _ => {}
+            None => {}
         }
         if chunk.is_empty() {
             return self.next_chunk();
         }
         Ok(Some(chunk))
-    }
-
-    /// Bytes left unframed in the input (after a stop at its end).
-    fn remaining_len(&self) -> usize {
-        match &self.input {
-            Input::Memory { data } => data.len(),
-            Input::Reader { carry, .. } => carry.len(),
-        }
     }
 }
 
@@ -303,6 +291,15 @@ mod tests {
             let mapped = Chunker::new(stream(bytes.clone()), chunk_size, usize::MAX, None, true).unwrap();
             assert_eq!(mapped.map(|c| c.unwrap().len()).sum::<usize>(), 7, "mapped, chunk {chunk_size}");
         }
+    }
+
+    #[test]
+    fn small_chunks_of_a_stream_share_its_block() {
+        // Cutting a block into many small chunks must not copy the rest of the block each time.
+        let chunks: Vec<Chunk> =
+            Chunker::new(stream(records(7)), 1 << 20, 2, None, false).unwrap().map(Result::unwrap).collect();
+        assert_eq!(chunks.iter().map(Chunk::len).collect::<Vec<_>>(), [2, 2, 2, 1]);
+        assert!(chunks.windows(2).all(|w| w[0].buffer.storage_ptr() == w[1].buffer.storage_ptr()));
     }
 
     #[test]
