@@ -74,7 +74,8 @@ def read_with_chunks_of(mib: int):  # type: ignore[no-untyped-def]
     def read(path: str) -> int:
         from marc_polars import _native
 
-        return _native.read_frame([path], chunk_size=mib << 20).height
+        batches = _native.iter_batches([path], chunk_size=mib << 20, map_files=True)
+        return _native.read_frame(batches).height
 
     return read
 

@@ -106,7 +106,9 @@ def read_marc(
         (a subclass of it) for a damaged record, naming the source, record number and byte offset.
     """
     selected, options = _native_options(columns, n_rows)
-    df = _native.read_frame(_native_sources(source), **options).select(selected)
+    # Files are mapped rather than read in blocks: the frame keeps all of their text anyway.
+    batches = _native.iter_batches(_native_sources(source), map_files=True, **options)
+    df = _native.read_frame(batches).select(selected)
     if row_index_name is not None:
         df = df.with_row_index(row_index_name, offset=row_index_offset)
     return df

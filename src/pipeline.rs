@@ -296,8 +296,14 @@ impl Drop for Batches {
 /// Files are mapped into memory: the frame keeps all of their text anyway.
 pub fn read_frame(sources: Vec<Source>, options: &ReadOptions) -> Result<DataFrame, ReadError> {
     let options = ReadOptions { map_files: true, ..options.clone() };
-    let mut out = empty_frame(options.projection);
-    for batch in batches(sources, &options)? {
+    collect(batches(sources, &options)?, options.projection)
+}
+
+/// All the batches as one DataFrame (one chunk of it per batch), with `projection`'s schema even
+/// when there is no batch.
+pub fn collect(batches: Batches, projection: Projection) -> Result<DataFrame, ReadError> {
+    let mut out = empty_frame(projection);
+    for batch in batches {
         out.vstack_mut_owned(batch?)?;
     }
     Ok(out)

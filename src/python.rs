@@ -127,34 +127,24 @@ fn to_source(item: &Bound<'_, PyAny>, index: usize) -> PyResult<Source> {
     )))
 }
 
-fn options(leader: bool, fields: bool, n_rows: Option<u64>, threads: usize, chunk_size: usize, batch_size: usize) -> ReadOptions {
-    ReadOptions { projection: Projection { leader, fields }, n_rows, threads, chunk_size, batch_size, map_files: false }
-}
-
 fn to_sources(sources: &[Bound<'_, PyAny>]) -> PyResult<Vec<Source>> {
     sources.iter().enumerate().map(|(i, s)| to_source(s, i)).collect()
 }
 
+/// All the batches of an iterator that has not started, as one DataFrame.
 #[pyfunction]
-#[pyo3(signature = (sources, *, leader = true, fields = true, n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE))]
-fn read_frame(
-    py: Python<'_>,
-    sources: Vec<Bound<'_, PyAny>>,
-    leader: bool,
-    fields: bool,
-    n_rows: Option<u64>,
-    threads: usize,
-    chunk_size: usize,
-) -> PyResult<PyDataFrame> {
-    let sources = to_sources(&sources)?;
-    let options = options(leader, fields, n_rows, threads, chunk_size, usize::MAX);
-    py.detach(|| pipeline::read_frame(sources, &options)).map(PyDataFrame).map_err(|e| to_pyerr(py, e))
+fn read_frame(py: Python<'_>, batches: &PyBatches) -> PyResult<PyDataFrame> {
+    let taken = batches.batches.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let taken = taken.ok_or_else(|| PyValueError::new_err("this BatchIterator was already read or closed"))?;
+    let projection = batches.projection;
+    py.detach(|| pipeline::collect(taken, projection)).map(PyDataFrame).map_err(|e| to_pyerr(py, e))
 }
 
 /// DataFrame batches in input order. Once it has ended (or failed) it stays ended.
 #[pyclass(name = "BatchIterator", module = "marc_polars._native")]
 struct PyBatches {
     batches: Mutex<Option<Batches>>,
+    projection: Projection,
 }
 
 impl PyBatches {
@@ -205,8 +195,10 @@ impl Drop for PyBatches {
     }
 }
 
+/// Starts reading `sources`; `read_frame` collects the result, or Python iterates it.
+/// `map_files`: map files rather than read them in blocks (see `ReadOptions`).
 #[pyfunction]
-#[pyo3(signature = (sources, *, leader = true, fields = true, n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX))]
+#[pyo3(signature = (sources, *, leader = true, fields = true, n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false))]
 #[allow(clippy::too_many_arguments)]
 fn iter_batches(
     py: Python<'_>,
@@ -217,11 +209,13 @@ fn iter_batches(
     threads: usize,
     chunk_size: usize,
     batch_size: usize,
+    map_files: bool,
 ) -> PyResult<PyBatches> {
     let sources = to_sources(&sources)?;
-    let options = options(leader, fields, n_rows, threads, chunk_size, batch_size);
+    let projection = Projection { leader, fields };
+    let options = ReadOptions { projection, n_rows, threads, chunk_size, batch_size, map_files };
     let batches = py.detach(|| pipeline::batches(sources, &options)).map_err(|e| to_pyerr(py, e))?;
-    Ok(PyBatches { batches: Mutex::new(Some(batches)) })
+    Ok(PyBatches { batches: Mutex::new(Some(batches)), projection })
 }
 
 #[pyfunction]

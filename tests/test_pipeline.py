@@ -21,7 +21,7 @@ from marc_polars._read import _native_sources
 
 def read_with(source, **options) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     """read_marc with the native reader's tuning knobs (thread count, chunk size)."""
-    return _native.read_frame(_native_sources(source), **options)
+    return _native.read_frame(_native.iter_batches(_native_sources(source), map_files=True, **options))
 
 from conftest import READABLE, record_lengths
 
@@ -282,3 +282,12 @@ def test_the_environment_variable_sets_the_thread_count(tmp_path: pathlib.Path):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert out.stdout.strip() == "3"
+
+
+def test_a_batch_iterator_is_collected_once():
+    batches = _native.iter_batches([mp.SAMPLE])
+    assert _native.read_frame(batches).equals(mp.read_marc(mp.SAMPLE))
+    with pytest.raises(ValueError, match="already read"):
+        _native.read_frame(batches)
+    with pytest.raises(StopIteration):
+        next(batches)

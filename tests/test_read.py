@@ -295,6 +295,7 @@ def test_chunking_and_threads_do_not_change_the_frame(chunk_size: int, threads: 
 
     expected = mp.read_marc(mp.SAMPLE)
     for source in [mp.SAMPLE, SAMPLE_BYTES]:
-        df = _native.read_frame([source], threads=threads, chunk_size=chunk_size)
+        batches = _native.iter_batches([source], threads=threads, chunk_size=chunk_size, map_files=True)
+        df = _native.read_frame(batches)
         assert df.equals(expected), (type(source), chunk_size, threads)
         assert df.n_chunks() > 1 or chunk_size > len(SAMPLE_BYTES)
