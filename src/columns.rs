@@ -276,14 +276,17 @@ impl BatchBuilder {
             let parts = DataFieldParts::split(content.as_bytes());
             // Exactly two characters, checked above.
             let indicators = &content[..parts.indicators.len()];
-            let second_at = indicators.chars().next().map_or(0, char::len_utf8);
+            let second_at = if indicators.as_bytes()[0].is_ascii() { 1 } else { indicators.chars().next().map_or(0, char::len_utf8) };
             c.ind1.push_short(&indicators[..second_at]);
             c.ind2.push_short(&indicators[second_at..]);
             for subfield in parts.subfields() {
                 let at = subfield.as_ptr() as usize - content.as_ptr() as usize;
                 // Bounded by ASCII delimiters inside valid UTF-8: a whole string.
                 let subfield = &content[at..at + subfield.len()];
-                let code_len = subfield.chars().next().map_or(0, char::len_utf8);
+                let code_len = match subfield.as_bytes().first() {
+                    Some(byte) if byte.is_ascii() => 1,
+                    _ => subfield.chars().next().map_or(0, char::len_utf8),
+                };
                 c.code.push_short(&subfield[..code_len]);
                 c.value.push_slice(&subfield[code_len..], buffer);
             }

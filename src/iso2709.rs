@@ -204,6 +204,12 @@ pub struct DataFieldParts<'a> {
 
 impl<'a> DataFieldParts<'a> {
     pub fn split(content: &'a [u8]) -> Self {
+        // Nearly every data field starts with two indicators and a delimiter: no search needed.
+        if let [a, b, SUBFIELD_DELIMITER, ..] = content {
+            if *a != SUBFIELD_DELIMITER && *b != SUBFIELD_DELIMITER {
+                return DataFieldParts { indicators: &content[..2], subfields: Some(&content[3..]) };
+            }
+        }
         match memchr::memchr(SUBFIELD_DELIMITER, content) {
             Some(at) => DataFieldParts { indicators: &content[..at], subfields: Some(&content[at + 1..]) },
             None => DataFieldParts { indicators: content, subfields: None },
