@@ -2,12 +2,15 @@
 
 >>> import marc_polars as mp
 >>> df = mp.read_marc(mp.SAMPLE)           # one row per record: leader, fields
+>>> lf = mp.scan_marc(mp.SAMPLE, columns=mp.BIBLIOGRAPHIC)
+>>> english = lf.filter(pl.col("language") == "eng").collect()
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from marc_polars import exceptions
-from marc_polars._read import SAMPLE, iter_batches, read_marc
+from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, iter_batches, read_marc, scan_marc
+from marc_polars._namespace import MarcExpr
 from marc_polars._threads import max_threads, set_max_threads
 from marc_polars.exceptions import MarcError
 
@@ -17,12 +20,15 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = [
+    "BIBLIOGRAPHIC",
     "SAMPLE",
     "MarcError",
     "__version__",
     "exceptions",
     "iter_batches",
+    "MarcExpr",
     "max_threads",
     "read_marc",
+    "scan_marc",
     "set_max_threads",
 ]

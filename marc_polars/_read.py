@@ -1,18 +1,23 @@
-"""The DataFrame API: `read_marc` and `iter_batches`."""
+"""The DataFrame API: `read_marc`, `iter_batches` and `scan_marc`."""
 
 from __future__ import annotations
 
+import errno
+import glob as globbing
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import IO, Union
 
 import polars as pl
+from polars.io.plugins import register_io_source
 
 from marc_polars import _native
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+Columns = Union[str, Sequence[str], Mapping[str, str], None]
 
 #: The columns of the lossless schema, in output order.
 LOSSLESS_COLUMNS = ("leader", "fields")
@@ -22,6 +27,17 @@ DEFAULT_BATCH_SIZE = 50_000
 
 #: 1,000 Library of Congress records (BooksAll 2016, public domain), shipped with the package.
 SAMPLE = str(files("marc_polars") / "data" / "booksall_sample.mrc")
+
+#: Readable columns for bibliographic records, as MARCspecs: ``read_marc(f, columns=BIBLIOGRAPHIC)``.
+BIBLIOGRAPHIC: dict[str, str] = {
+    "control_number": "001",
+    "title": "245[0]$a[0]",
+    "author": "100[0]$a[0]",
+    "isbns": "020$a",
+    "publication_year": "008/07-10",
+    "language": "008/35-37",
+    "subjects": "6..$a",
+}
 
 
 def _native_source(source: object) -> object:
@@ -45,70 +61,145 @@ def _native_source(source: object) -> object:
     )
 
 
-def _native_sources(source: Source | Sequence[Source]) -> list[object]:
-    if isinstance(source, (list, tuple)):
-        return [_native_source(s) for s in source]
-    return [_native_source(source)]
+def _expand(source: Source | Sequence[Source], glob: bool) -> list[object]:
+    """The sources one after another, glob patterns expanded (sorted) when `glob`."""
+    out: list[object] = []
+    for item in source if isinstance(source, (list, tuple)) else [source]:
+        native = _native_source(item)
+        if glob and isinstance(native, str) and globbing.has_magic(native) and not os.path.exists(native):
+            matches = sorted(globbing.glob(native, recursive=True))
+            if not matches:
+                raise FileNotFoundError(errno.ENOENT, "no file matches the pattern", native)
+            out.extend(matches)
+        else:
+            out.append(native)
+    return out
 
 
-def _projection(columns: Sequence[str] | None) -> list[str]:
-    if columns is None:
-        return list(LOSSLESS_COLUMNS)
-    if isinstance(columns, str):
-        columns = [columns]
-    unknown = [c for c in columns if c not in LOSSLESS_COLUMNS]
-    if unknown:
-        raise ValueError(f"unknown column(s) {unknown}: the columns are {list(LOSSLESS_COLUMNS)}")
-    return list(dict.fromkeys(columns))
+@dataclass(frozen=True)
+class _Columns:
+    """The output columns, in order, each with what it is made from: a lossless column's name, a
+    MARCspec, or the source name (for `include_file_paths`)."""
+
+    made_from: dict[str, str]
+    source_column: str | None
+
+    @staticmethod
+    def of(columns: Columns, include_file_paths: str | None) -> _Columns:
+        if columns is None:
+            columns = LOSSLESS_COLUMNS
+        if isinstance(columns, str):
+            columns = [columns]
+        pairs = list(columns.items()) if isinstance(columns, Mapping) else [(c, c) for c in columns]
+        made_from: dict[str, str] = {}
+        for name, what in pairs:
+            if name in made_from or name == include_file_paths:
+                raise ValueError(f"column name {name!r} is used twice")
+            if what not in LOSSLESS_COLUMNS:
+                try:
+                    _native.parse_spec(what)
+                except ValueError as error:
+                    raise ValueError(
+                        f"unknown column {what!r}: neither {' nor '.join(LOSSLESS_COLUMNS)} nor a MARCspec ({error})"
+                    ) from None
+            made_from[name] = what
+        for name, what in made_from.items():
+            if what not in LOSSLESS_COLUMNS and name in LOSSLESS_COLUMNS and name in made_from.values():
+                raise ValueError(f"column name {name!r} is used twice: by a MARCspec and by the lossless column")
+        return _Columns(made_from, include_file_paths)
+
+    def _native_name(self, name: str) -> str:
+        """The name of the native column that becomes `name`: lossless columns keep theirs."""
+        what = self.made_from.get(name)
+        return what if what in LOSSLESS_COLUMNS else name
+
+    def names(self) -> list[str]:
+        return [*self.made_from, *([self.source_column] if self.source_column else [])]
+
+    def native(self, names: Sequence[str]) -> dict[str, object]:
+        """The native reader's options to build just `names`."""
+        made_from = [self.made_from[n] for n in names if n in self.made_from]
+        specs = [(n, w) for n in names if (w := self.made_from.get(n)) is not None and w not in LOSSLESS_COLUMNS]
+        return {
+            "leader": "leader" in made_from,
+            "fields": "fields" in made_from,
+            "specs": specs,
+            "source_column": self.source_column if self.source_column in names else None,
+        }
+
+    def select(self, df: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+        """A native batch as the columns `names`, in that order."""
+        return df.select(pl.col(self._native_name(n)).alias(n) for n in names)
+
+    def schema(self, row_index_name: str | None) -> pl.Schema:
+        names = self.names()
+        native = _native.schema(**self.native(names))
+        schema = pl.Schema({n: native[self._native_name(n)] for n in names})
+        if row_index_name is None:
+            return schema
+        index_dtype = pl.DataFrame().with_row_index(row_index_name).schema[row_index_name]
+        return pl.Schema({row_index_name: index_dtype, **schema})
 
 
-def _native_options(columns: Sequence[str] | None, n_rows: int | None) -> tuple[list[str], dict[str, object]]:
-    """The selected columns, in output order, and the native reader's options for them."""
+def _check(n_rows: int | None, batch_size: int | None = None) -> None:
     if n_rows is not None and n_rows < 0:
         raise ValueError(f"n_rows must be >= 0, got {n_rows}")
-    selected = _projection(columns)
-    return selected, {"leader": "leader" in selected, "fields": "fields" in selected, "n_rows": n_rows}
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
 
 
 def read_marc(
     source: Source | Sequence[Source],
     *,
-    columns: Sequence[str] | None = None,
+    columns: Columns = None,
     n_rows: int | None = None,
     row_index_name: str | None = None,
     row_index_offset: int = 0,
+    glob: bool = True,
+    include_file_paths: str | None = None,
 ) -> pl.DataFrame:
     """Read MARC 21 records (ISO 2709) into a DataFrame, one row per record.
 
     Parameters
     ----------
     source
-        A path (``str`` or ``os.PathLike``), ``bytes``/``bytearray``/``memoryview`` holding the
-        records, a binary file object (read in large blocks), or a list of these, read one after
-        another.
+        A path (``str`` or ``os.PathLike``, a glob pattern when ``glob``), ``bytes``/``bytearray``/
+        ``memoryview`` holding the records, a binary file object (read in large blocks), or a list
+        of these, read one after another.
     columns
-        Which of ``"leader"`` and ``"fields"`` to build (default both). An unselected column is
-        never built.
+        What to build, in output order: ``"leader"``, ``"fields"`` and MARCspecs (``"245$a"``,
+        ``"008/35-37"``: the column is named after the spec), or a dict of output name to either.
+        Default: the lossless ``leader`` and ``fields``. A column not asked for is never built.
     n_rows
         Stop after this many records.
     row_index_name, row_index_offset
         Add a first column of that name numbering the rows from ``row_index_offset``.
+    glob
+        Expand glob patterns (``"dumps/*.mrc"``) in paths.
+    include_file_paths
+        Add a last column of that name holding each record's source (its path, for files).
 
     Returns
     -------
     polars.DataFrame
         ``leader: String`` and ``fields: List(Struct{tag, ind1, ind2, data,
-        subfields: List(Struct{code, value})})``, fields and subfields in record order.
+        subfields: List(Struct{code, value})})``, fields and subfields in record order, or the
+        columns asked for. A MARCspec column is ``String`` when the spec selects at most one value
+        (``"001"``, ``"245[0]$a[0]"``), else ``List(String)``.
 
     Raises
     ------
     marc_polars.exceptions.MarcError
         (a subclass of it) for a damaged record, naming the source, record number and byte offset.
+    ValueError
+        for an invalid MARCspec, naming it and the position of the error.
     """
-    selected, options = _native_options(columns, n_rows)
+    _check(n_rows)
+    plan = _Columns.of(columns, include_file_paths)
+    names = plan.names()
     # Files are mapped rather than read in blocks: the frame keeps all of their text anyway.
-    batches = _native.iter_batches(_native_sources(source), map_files=True, **options)
-    df = _native.read_frame(batches).select(selected)
+    batches = _native.iter_batches(_expand(source, glob), map_files=True, n_rows=n_rows, **plan.native(names))
+    df = plan.select(_native.read_frame(batches), names)
     if row_index_name is not None:
         df = df.with_row_index(row_index_name, offset=row_index_offset)
     return df
@@ -118,10 +209,12 @@ def iter_batches(
     source: Source | Sequence[Source],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    columns: Sequence[str] | None = None,
+    columns: Columns = None,
     n_rows: int | None = None,
     row_index_name: str | None = None,
     row_index_offset: int = 0,
+    glob: bool = True,
+    include_file_paths: str | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
@@ -129,22 +222,95 @@ def iter_batches(
     ``read_marc``'s frame. Records are decoded ahead on all threads while memory stays bounded,
     whatever the size of the input. Leaving the loop early stops the reading.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    selected, options = _native_options(columns, n_rows)
-    native = _native.iter_batches(_native_sources(source), batch_size=batch_size, **options)
-    return _batches(native, selected, row_index_name, row_index_offset)
+    _check(n_rows, batch_size)
+    plan = _Columns.of(columns, include_file_paths)
+    names = plan.names()
+    native = _native.iter_batches(_expand(source, glob), batch_size=batch_size, n_rows=n_rows, **plan.native(names))
+    return _batches(native, plan, names, row_index_name, row_index_offset)
 
 
 def _batches(
-    native: _native.BatchIterator, selected: list[str], row_index_name: str | None, offset: int
+    native: _native.BatchIterator,
+    plan: _Columns,
+    names: list[str],
+    row_index_name: str | None,
+    offset: int,
+    predicate: pl.Expr | None = None,
+    output: list[str] | None = None,
 ) -> Iterator[pl.DataFrame]:
+    """The native batches as `names`, numbered, then filtered by `predicate` and cut to `output`."""
     try:
         for df in native:
-            df = df.select(selected)
+            df = plan.select(df, names)
             if row_index_name is not None:
                 df = df.with_row_index(row_index_name, offset=offset)
                 offset += df.height
-            yield df
+            if predicate is not None:
+                df = df.filter(predicate)
+            yield df if output is None else df.select(output)
     finally:
         native.close()
+
+
+def scan_marc(
+    source: Source | Sequence[Source],
+    *,
+    columns: Columns = None,
+    n_rows: int | None = None,
+    row_index_name: str | None = None,
+    row_index_offset: int = 0,
+    glob: bool = True,
+    include_file_paths: str | None = None,
+    batch_size: int | None = None,
+) -> pl.LazyFrame:
+    """Lazily read MARC 21 records: a LazyFrame whose projections, filters and limits reach the decoder.
+
+    Takes :func:`read_marc`'s sources and options. Only the columns a query uses are built (a query
+    on MARCspec columns never builds ``fields``), filters are applied to each batch as it is
+    decoded, and a limit stops the decoding. Each ``collect`` reads the sources again; a file
+    object is read from where it stood when the scan was made, which a non-seekable stream allows
+    once only.
+    """
+    _check(n_rows, batch_size)
+    plan = _Columns.of(columns, include_file_paths)
+    sources = _expand(source, glob)
+    schema = plan.schema(row_index_name)
+    starts = {i: s.tell() for i, s in enumerate(sources) if _is_stream(s) and _seekable(s)}
+    used = False
+
+    def batches(
+        with_columns: list[str] | None, predicate: pl.Expr | None, limit: int | None, size: int | None
+    ) -> Iterator[pl.DataFrame]:
+        nonlocal used
+        for i, start in starts.items():
+            sources[i].seek(start)  # type: ignore[union-attr]
+        if used and any(_is_stream(s) and i not in starts for i, s in enumerate(sources)):
+            raise ValueError("this scan reads a stream that cannot seek: it can be collected only once")
+        used = True
+        output = list(schema) if with_columns is None else with_columns
+        needed = [*output, *(c for c in _predicate_columns(predicate) if c not in output)]
+        # Polars may ask for the row index alone (to count rows): build the first column then.
+        names = [n for n in plan.names() if n in needed] or plan.names()[:1]
+        rows = min((n for n in (n_rows, limit) if n is not None), default=None)
+        native = _native.iter_batches(
+            sources, batch_size=size or batch_size or DEFAULT_BATCH_SIZE, n_rows=rows, **plan.native(names)
+        )
+        yield from _batches(native, plan, names, row_index_name, row_index_offset, predicate, output)
+
+    detail = ", ".join(s if isinstance(s, str) else type(s).__name__ for s in sources)
+    return register_io_source(
+        batches, schema=schema, validate_schema=True, explain_name="MARC SCAN", explain_detail=detail
+    )
+
+
+def _predicate_columns(predicate: pl.Expr | None) -> list[str]:
+    return [] if predicate is None else predicate.meta.root_names()
+
+
+def _is_stream(source: object) -> bool:
+    return not isinstance(source, (str, bytes, bytearray))
+
+
+def _seekable(stream: object) -> bool:
+    seekable = getattr(stream, "seekable", None)
+    return bool(seekable and seekable())

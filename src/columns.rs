@@ -5,7 +5,7 @@
 //! view itself). A record is checked completely before anything of it is pushed, so a damaged record
 //! leaves the builders untouched.
 
-use polars::prelude::{Column, DataFrame, DataType, PlSmallStr, Schema, Series};
+use polars::prelude::{AnyValue, Column, DataFrame, DataType, PlSmallStr, Scalar, Schema, Series};
 use polars_arrow::array::{Array, ListArray, StructArray, Utf8ViewArray, View};
 use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
@@ -15,16 +15,30 @@ use polars_buffer::Buffer;
 use crate::encoding;
 use crate::error::{Damage, DamageKind};
 use crate::iso2709::{parse_record, DataFieldParts, FieldSpan, LEADER_LEN};
+use crate::spec::{RecordView, Spec};
+use std::sync::Arc;
 
-/// Which of the lossless columns to build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which columns to build: the lossless ones, derived ones selected by MARCspecs, and the name of a
+/// column holding the source's name.
+#[derive(Debug, Clone, Default)]
 pub struct Projection {
     pub leader: bool,
     pub fields: bool,
+    /// Output name and spec of each derived column, in output order.
+    pub specs: Vec<(PlSmallStr, Spec)>,
+    pub source_column: Option<PlSmallStr>,
 }
 
 impl Projection {
-    pub const ALL: Projection = Projection { leader: true, fields: true };
+    /// The lossless columns.
+    pub fn lossless() -> Projection {
+        Projection { leader: true, fields: true, ..Default::default() }
+    }
+
+    /// Whether data fields must be split into indicators and subfields.
+    fn reads_data_fields(&self) -> bool {
+        self.fields || self.specs.iter().any(|(_, spec)| spec.reads_data_fields())
+    }
 }
 
 fn arrow_str(name: &str) -> ArrowField {
@@ -49,8 +63,8 @@ fn field_struct() -> ArrowDataType {
     ])
 }
 
-/// The Polars schema of the lossless columns that `projection` selects, in output order.
-pub fn lossless_schema(projection: Projection) -> Schema {
+/// The Polars schema of the columns that `projection` selects, in the order batches have them.
+pub fn schema(projection: &Projection) -> Schema {
     let mut schema = Schema::default();
     if projection.leader {
         schema.insert(PlSmallStr::from_static("leader"), DataType::String);
@@ -58,6 +72,13 @@ pub fn lossless_schema(projection: Projection) -> Schema {
     if projection.fields {
         let dtype = DataType::from_arrow_dtype(&arrow_list(field_struct()));
         schema.insert(PlSmallStr::from_static("fields"), dtype);
+    }
+    for (name, spec) in &projection.specs {
+        let dtype = if spec.is_list() { DataType::List(Box::new(DataType::String)) } else { DataType::String };
+        schema.insert(name.clone(), dtype);
+    }
+    if let Some(name) = &projection.source_column {
+        schema.insert(name.clone(), DataType::String);
     }
     schema
 }
@@ -192,20 +213,129 @@ struct Columns {
     value: StrColumn,
 }
 
-/// Builds the lossless columns for the records of one batch buffer.
+/// The column of one MARCspec: at most one value per record, or a list.
+enum SpecColumn {
+    Single(StrColumn),
+    List { lists: ListColumn, values: StrColumn },
+}
+
+impl SpecColumn {
+    fn new(spec: &Spec) -> SpecColumn {
+        if spec.is_list() {
+            SpecColumn::List { lists: ListColumn::default(), values: StrColumn::default() }
+        } else {
+            SpecColumn::Single(StrColumn::default())
+        }
+    }
+
+    fn push<'a>(&mut self, spec: &Spec, record: &IsoRecord<'a>, buffer: &[u8]) {
+        match self {
+            SpecColumn::Single(column) => {
+                let mut value = None;
+                spec.eval(record, &mut |v| value = Some(v));
+                match value {
+                    Some(value) => column.push_slice(value, buffer),
+                    None => column.push_null(),
+                }
+            }
+            SpecColumn::List { lists, values } => {
+                spec.eval(record, &mut |v| values.push_slice(v, buffer));
+                lists.push(values.views.len(), true);
+            }
+        }
+    }
+
+    fn finish(self, buffer: &Buffer<u8>) -> Box<dyn Array> {
+        match self {
+            SpecColumn::Single(column) => column.finish(buffer),
+            SpecColumn::List { lists, values } => lists.finish(ArrowDataType::Utf8View, values.finish(buffer)),
+        }
+    }
+}
+
+/// A record being decoded, as MARCspecs read it.
+struct IsoRecord<'a> {
+    /// The whole record, valid UTF-8.
+    text: &'a str,
+    spans: &'a [FieldSpan],
+}
+
+impl<'a> IsoRecord<'a> {
+    fn content(&self, field: usize) -> &'a str {
+        let span = &self.spans[field];
+        &self.text[span.start..span.start + span.len]
+    }
+}
+
+impl<'a> RecordView<'a> for IsoRecord<'a> {
+    fn leader(&self) -> Option<&'a str> {
+        Some(&self.text[..LEADER_LEN])
+    }
+
+    fn field_count(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn tag(&self, field: usize) -> Option<&'a str> {
+        let at = self.spans[field].tag_at;
+        Some(&self.text[at..at + 3])
+    }
+
+    fn control_data(&self, field: usize) -> Option<&'a str> {
+        self.spans[field].is_control().then(|| self.content(field))
+    }
+
+    fn indicator(&self, field: usize, which: u8) -> Option<&'a str> {
+        let (ind1, ind2, _) = split_data_field(self.content(field));
+        Some(if which == 1 { ind1 } else { ind2 })
+    }
+
+    fn subfields(&self, field: usize, visit: &mut dyn FnMut(&'a str, &'a str)) {
+        for (code, value) in split_data_field(self.content(field)).2 {
+            visit(code, value);
+        }
+    }
+}
+
+/// A data field's content (valid UTF-8 whose indicators `check_indicators` passed): its two
+/// indicators and its subfields as (code, value).
+fn split_data_field(content: &str) -> (&str, &str, impl Iterator<Item = (&str, &str)>) {
+    let parts = DataFieldParts::split(content.as_bytes());
+    let indicators = &content[..parts.indicators.len()];
+    let second_at = if indicators.as_bytes().first().is_some_and(u8::is_ascii) {
+        1
+    } else {
+        indicators.chars().next().map_or(0, char::len_utf8)
+    };
+    let subfields = parts.subfields().map(move |subfield| {
+        let at = subfield.as_ptr() as usize - content.as_ptr() as usize;
+        // Bounded by ASCII delimiters inside valid UTF-8: a whole string.
+        let subfield = &content[at..at + subfield.len()];
+        let code_len = match subfield.as_bytes().first() {
+            Some(byte) if byte.is_ascii() => 1,
+            _ => subfield.chars().next().map_or(0, char::len_utf8),
+        };
+        subfield.split_at(code_len)
+    });
+    (&indicators[..second_at], &indicators[second_at..], subfields)
+}
+
+/// Builds the selected columns for the records of one batch buffer.
 pub struct BatchBuilder {
     buffer: Buffer<u8>,
-    projection: Projection,
+    projection: Arc<Projection>,
     rows: usize,
     columns: Columns,
+    spec_columns: Vec<SpecColumn>,
     /// Directory of the record being added, reused from record to record.
     spans: Vec<FieldSpan>,
 }
 
 impl BatchBuilder {
-    pub fn new(buffer: Buffer<u8>, projection: Projection) -> Self {
+    pub fn new(buffer: Buffer<u8>, projection: Arc<Projection>) -> Self {
         assert!(buffer.len() <= u32::MAX as usize, "a batch buffer must be smaller than 4 GiB");
-        BatchBuilder { buffer, projection, rows: 0, columns: Columns::default(), spans: Vec::new() }
+        let spec_columns = projection.specs.iter().map(|(_, spec)| SpecColumn::new(spec)).collect();
+        BatchBuilder { buffer, projection, rows: 0, columns: Columns::default(), spec_columns, spans: Vec::new() }
     }
 
     /// Reserves room for the records at `bounds` (as framed), so the columns grow without
@@ -249,11 +379,15 @@ impl BatchBuilder {
                 return Err(Damage::new(DamageKind::InvalidUtf8, from, format!("bytes {from}..{to} split a UTF-8 character")));
             }
         }
-        if self.projection.fields {
+        if self.projection.reads_data_fields() {
             check_indicators(bytes, &self.spans)?;
         }
         self.rows += 1;
         let buffer: &[u8] = &self.buffer;
+        let record = IsoRecord { text, spans: &self.spans };
+        for ((_, spec), column) in self.projection.specs.iter().zip(&mut self.spec_columns) {
+            column.push(spec, &record, buffer);
+        }
         let c = &mut self.columns;
         if self.projection.leader {
             c.leader.push_slice(&text[..LEADER_LEN], buffer);
@@ -273,22 +407,12 @@ impl BatchBuilder {
                 continue;
             }
             c.data.push_null();
-            let parts = DataFieldParts::split(content.as_bytes());
-            // Exactly two characters, checked above.
-            let indicators = &content[..parts.indicators.len()];
-            let second_at = if indicators.as_bytes()[0].is_ascii() { 1 } else { indicators.chars().next().map_or(0, char::len_utf8) };
-            c.ind1.push_short(&indicators[..second_at]);
-            c.ind2.push_short(&indicators[second_at..]);
-            for subfield in parts.subfields() {
-                let at = subfield.as_ptr() as usize - content.as_ptr() as usize;
-                // Bounded by ASCII delimiters inside valid UTF-8: a whole string.
-                let subfield = &content[at..at + subfield.len()];
-                let code_len = match subfield.as_bytes().first() {
-                    Some(byte) if byte.is_ascii() => 1,
-                    _ => subfield.chars().next().map_or(0, char::len_utf8),
-                };
-                c.code.push_short(&subfield[..code_len]);
-                c.value.push_slice(&subfield[code_len..], buffer);
+            let (ind1, ind2, subfields) = split_data_field(content);
+            c.ind1.push_short(ind1);
+            c.ind2.push_short(ind2);
+            for (code, value) in subfields {
+                c.code.push_short(code);
+                c.value.push_slice(value, buffer);
             }
             c.subfields.push(c.code.views.len(), true);
         }
@@ -296,7 +420,8 @@ impl BatchBuilder {
         Ok(())
     }
 
-    pub fn finish(self) -> DataFrame {
+    /// The batch as a DataFrame; `source_name` fills the source column, if one is selected.
+    pub fn finish(self, source_name: &str) -> DataFrame {
         let buffer = &self.buffer;
         let c = self.columns;
         let mut columns = Vec::new();
@@ -322,12 +447,19 @@ impl BatchBuilder {
             .boxed();
             columns.push(series("fields", c.fields.finish(field_struct(), fields_values)));
         }
+        for ((name, _), column) in self.projection.specs.iter().zip(self.spec_columns) {
+            columns.push(series(name, column.finish(buffer)));
+        }
+        if let Some(name) = &self.projection.source_column {
+            let value = Scalar::new(DataType::String, AnyValue::StringOwned(source_name.into()));
+            columns.push(Column::new_scalar(name.clone(), value, self.rows));
+        }
         DataFrame::new(self.rows, columns).expect("columns of equal length")
     }
 }
 
 fn series(name: &str, array: Box<dyn Array>) -> Column {
-    Series::from_arrow(PlSmallStr::from_str(name), array).expect("arrow dtype of the lossless schema").into()
+    Series::from_arrow(PlSmallStr::from_str(name), array).expect("arrow dtype of the schema").into()
 }
 
 /// Every data field must start with exactly two indicator characters: the schema keeps one
@@ -379,7 +511,7 @@ mod tests {
         (0..values.len()).map(|i| values.get(i).expect("no null").to_string()).collect()
     }
 
-    fn frame_of(records: &[Vec<u8>], projection: Projection) -> Result<DataFrame, Damage> {
+    fn frame_of(records: &[Vec<u8>], projection: Arc<Projection>) -> Result<DataFrame, Damage> {
         let bytes: Vec<u8> = records.concat();
         let mut builder = BatchBuilder::new(bytes.into(), projection);
         let mut at = 0;
@@ -387,14 +519,14 @@ mod tests {
             builder.push_record(at, at + record.len())?;
             at += record.len();
         }
-        Ok(builder.finish())
+        Ok(builder.finish(""))
     }
 
     #[test]
     fn builds_the_lossless_schema() {
-        let df = frame_of(&[sample(), sample()], Projection::ALL).unwrap();
+        let df = frame_of(&[sample(), sample()], Arc::new(Projection::lossless())).unwrap();
         assert_eq!(df.height(), 2);
-        assert_eq!(df.schema().as_ref(), &lossless_schema(Projection::ALL));
+        assert_eq!(df.schema().as_ref(), &schema(&Projection::lossless()));
         let fields = df.column("fields").unwrap().list().unwrap().get_as_series(0).unwrap();
         let fields = fields.struct_().unwrap();
         let tags = strings(&fields.field_by_name("tag").unwrap());
@@ -417,23 +549,23 @@ mod tests {
 
     #[test]
     fn builds_only_the_projected_columns() {
-        let df = frame_of(&[sample()], Projection { leader: true, fields: false }).unwrap();
+        let df = frame_of(&[sample()], Arc::new(Projection { leader: true, ..Default::default() })).unwrap();
         assert_eq!(df.get_column_names(), ["leader"]);
-        let df = frame_of(&[sample()], Projection { leader: false, fields: true }).unwrap();
+        let df = frame_of(&[sample()], Arc::new(Projection { fields: true, ..Default::default() })).unwrap();
         assert_eq!(df.get_column_names(), ["fields"]);
     }
 
     #[test]
     fn an_empty_batch_has_the_schema() {
-        let df = frame_of(&[], Projection::ALL).unwrap();
+        let df = frame_of(&[], Arc::new(Projection::lossless())).unwrap();
         assert_eq!(df.height(), 0);
-        assert_eq!(df.schema().as_ref(), &lossless_schema(Projection::ALL));
+        assert_eq!(df.schema().as_ref(), &schema(&Projection::lossless()));
     }
 
     #[test]
     fn rejects_invalid_utf8_naming_the_field() {
         let record = build(b"00000nam a2200000 a 4500", &[("001", b"1"), ("245", b"10\x1fa\xff")]);
-        let damage = frame_of(&[record], Projection::ALL).unwrap_err();
+        let damage = frame_of(&[record], Arc::new(Projection::lossless())).unwrap_err();
         assert_eq!(damage.kind, DamageKind::InvalidUtf8);
         assert!(damage.detail.contains("field 245"), "{}", damage.detail);
     }
@@ -441,14 +573,14 @@ mod tests {
     #[test]
     fn rejects_a_data_field_without_two_indicators() {
         let record = build(b"00000nam a2200000 a 4500", &[("245", b"1\x1faTitle")]);
-        let damage = frame_of(&[record], Projection::ALL).unwrap_err();
+        let damage = frame_of(&[record], Arc::new(Projection::lossless())).unwrap_err();
         assert_eq!(damage.kind, DamageKind::BadIndicators);
     }
 
     #[test]
     fn keeps_multibyte_values_and_codes() {
         let record = build(b"00000nam a2200000 a 4500", &[("880", "10\x1faКот и пёс\x1féx".as_bytes())]);
-        let df = frame_of(&[record], Projection::ALL).unwrap();
+        let df = frame_of(&[record], Arc::new(Projection::lossless())).unwrap();
         let fields = df.column("fields").unwrap().list().unwrap().get_as_series(0).unwrap();
         let subs = fields.struct_().unwrap().field_by_name("subfields").unwrap();
         let subs = subs.list().unwrap().get_as_series(0).unwrap();

@@ -1,15 +1,18 @@
 //! marc_polars: MARC 21 (ISO 2709) records to Polars DataFrames.
 //!
 //! Data flows one way: [`source`] cuts input into chunks of whole records, [`iso2709`] frames and
-//! views each record without copying, [`columns`] builds the lossless columns of a batch, and
+//! views each record without copying, [`columns`] builds the lossless columns of a batch (and the
+//! derived columns [`spec`] selects), and
 //! [`pipeline`] runs it all in parallel, in order. Only [`python`] knows about Python.
 
 pub mod columns;
 pub mod encoding;
 pub mod error;
+pub mod extract;
 pub mod iso2709;
 pub mod pipeline;
 pub mod source;
+pub mod spec;
 
 #[cfg(feature = "python")]
 mod python;

@@ -25,7 +25,7 @@ pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
 
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
-    pub projection: Projection,
+    pub projection: Arc<Projection>,
     pub n_rows: Option<u64>,
     /// Decoding threads; 0 means [`max_threads`].
     pub threads: usize,
@@ -41,7 +41,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            projection: Projection::ALL,
+            projection: Arc::new(Projection::lossless()),
             n_rows: None,
             threads: 0,
             chunk_size: DEFAULT_CHUNK_SIZE,
@@ -98,24 +98,24 @@ pub fn inject_panic_at(record: Option<u64>) {
 }
 
 /// Decodes one chunk into a DataFrame batch; the first damaged record stops it.
-pub fn decode_chunk(chunk: Chunk, projection: Projection, source_name: &str) -> Result<DataFrame, MarcError> {
+pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &str) -> Result<DataFrame, MarcError> {
     let panic_at = PANIC_AT_RECORD.load(Ordering::Relaxed);
     if (chunk.first_record..chunk.first_record + chunk.len() as u64).contains(&panic_at) {
         panic!("injected panic at record {panic_at}");
     }
-    let mut builder = BatchBuilder::new(chunk.buffer, projection);
+    let mut builder = BatchBuilder::new(chunk.buffer, projection.clone());
     builder.reserve_for(&chunk.bounds);
     for (i, bounds) in chunk.bounds.windows(2).enumerate() {
         builder.push_record(bounds[0], bounds[1]).map_err(|damage| {
             damage.locate(source_name, chunk.first_record + i as u64, chunk.offset + bounds[0] as u64)
         })?;
     }
-    Ok(builder.finish())
+    Ok(builder.finish(source_name))
 }
 
 /// An empty frame with the schema `projection` selects.
-pub fn empty_frame(projection: Projection) -> DataFrame {
-    BatchBuilder::new(Buffer::new(), projection).finish()
+pub fn empty_frame(projection: &Arc<Projection>) -> DataFrame {
+    BatchBuilder::new(Buffer::new(), projection.clone()).finish("")
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
@@ -181,12 +181,12 @@ impl Reader {
     }
 
     fn decode(&self, seq: u64, chunk: Chunk, name: Arc<str>) {
-        let (results, cancel, projection) = (self.results.clone(), self.cancel.clone(), self.options.projection);
+        let (results, cancel, projection) = (self.results.clone(), self.cancel.clone(), self.options.projection.clone());
         let task = move || {
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
-            let result = match catch_unwind(AssertUnwindSafe(|| decode_chunk(chunk, projection, &name))) {
+            let result = match catch_unwind(AssertUnwindSafe(|| decode_chunk(chunk, &projection, &name))) {
                 Ok(result) => result.map_err(ReadError::from),
                 Err(panic) => Err(ReadError::Internal(format!(
                     "{name}: internal error while decoding: {}",
@@ -296,12 +296,12 @@ impl Drop for Batches {
 /// Files are mapped into memory: the frame keeps all of their text anyway.
 pub fn read_frame(sources: Vec<Source>, options: &ReadOptions) -> Result<DataFrame, ReadError> {
     let options = ReadOptions { map_files: true, ..options.clone() };
-    collect(batches(sources, &options)?, options.projection)
+    collect(batches(sources, &options)?, &options.projection)
 }
 
 /// All the batches as one DataFrame (one chunk of it per batch), with `projection`'s schema even
 /// when there is no batch.
-pub fn collect(batches: Batches, projection: Projection) -> Result<DataFrame, ReadError> {
+pub fn collect(batches: Batches, projection: &Arc<Projection>) -> Result<DataFrame, ReadError> {
     let mut out = empty_frame(projection);
     for batch in batches {
         out.vstack_mut_owned(batch?)?;

@@ -3,18 +3,19 @@
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use polars_buffer::Buffer;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
-use pyo3_polars::PyDataFrame;
+use pyo3_polars::{PyDataFrame, PySchema, PySeries};
 
-use crate::columns::Projection;
+use crate::columns::{self, Projection};
 use crate::error::{MarcError, ReadError};
 use crate::pipeline::{self, Batches, ReadOptions};
 use crate::source::Source;
+use crate::spec::Spec;
 
 /// Turns a reading error into the matching `marc_polars.exceptions` class, `OSError`, or the
 /// exception a Python file object raised.
@@ -136,15 +137,14 @@ fn to_sources(sources: &[Bound<'_, PyAny>]) -> PyResult<Vec<Source>> {
 fn read_frame(py: Python<'_>, batches: &PyBatches) -> PyResult<PyDataFrame> {
     let taken = batches.batches.lock().unwrap_or_else(|e| e.into_inner()).take();
     let taken = taken.ok_or_else(|| PyValueError::new_err("this BatchIterator was already read or closed"))?;
-    let projection = batches.projection;
-    py.detach(|| pipeline::collect(taken, projection)).map(PyDataFrame).map_err(|e| to_pyerr(py, e))
+    py.detach(|| pipeline::collect(taken, &batches.projection)).map(PyDataFrame).map_err(|e| to_pyerr(py, e))
 }
 
 /// DataFrame batches in input order. Once it has ended (or failed) it stays ended.
 #[pyclass(name = "BatchIterator", module = "marc_polars._native")]
 struct PyBatches {
     batches: Mutex<Option<Batches>>,
-    projection: Projection,
+    projection: Arc<Projection>,
 }
 
 impl PyBatches {
@@ -195,27 +195,59 @@ impl Drop for PyBatches {
     }
 }
 
+/// The columns to build: `leader` and `fields`, (name, MARCspec) pairs, and the name of a column
+/// for the source's name. An invalid spec raises `ValueError`.
+fn projection(leader: bool, fields: bool, specs: Vec<(String, String)>, source_column: Option<String>) -> PyResult<Projection> {
+    let specs = specs
+        .into_iter()
+        .map(|(name, text)| Ok((name.into(), Spec::parse(&text).map_err(|e| PyValueError::new_err(e.to_string()))?)))
+        .collect::<PyResult<_>>()?;
+    Ok(Projection { leader, fields, specs, source_column: source_column.map(Into::into) })
+}
+
 /// Starts reading `sources`; `read_frame` collects the result, or Python iterates it.
 /// `map_files`: map files rather than read them in blocks (see `ReadOptions`).
 #[pyfunction]
-#[pyo3(signature = (sources, *, leader = true, fields = true, n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false))]
+#[pyo3(signature = (sources, *, leader = true, fields = true, specs = Vec::new(), source_column = None, n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false))]
 #[allow(clippy::too_many_arguments)]
 fn iter_batches(
     py: Python<'_>,
     sources: Vec<Bound<'_, PyAny>>,
     leader: bool,
     fields: bool,
+    specs: Vec<(String, String)>,
+    source_column: Option<String>,
     n_rows: Option<u64>,
     threads: usize,
     chunk_size: usize,
     batch_size: usize,
     map_files: bool,
 ) -> PyResult<PyBatches> {
+    let projection = Arc::new(projection(leader, fields, specs, source_column)?);
     let sources = to_sources(&sources)?;
-    let projection = Projection { leader, fields };
-    let options = ReadOptions { projection, n_rows, threads, chunk_size, batch_size, map_files };
+    let options = ReadOptions { projection: projection.clone(), n_rows, threads, chunk_size, batch_size, map_files };
     let batches = py.detach(|| pipeline::batches(sources, &options)).map_err(|e| to_pyerr(py, e))?;
     Ok(PyBatches { batches: Mutex::new(Some(batches)), projection })
+}
+
+/// The schema `iter_batches` gives its batches for these columns.
+#[pyfunction]
+#[pyo3(signature = (*, leader = true, fields = true, specs = Vec::new(), source_column = None))]
+fn schema(leader: bool, fields: bool, specs: Vec<(String, String)>, source_column: Option<String>) -> PyResult<PySchema> {
+    Ok(PySchema(Arc::new(columns::schema(&projection(leader, fields, specs, source_column)?))))
+}
+
+/// Checks a MARCspec; returns whether it gives a list of values per record (else one string).
+#[pyfunction]
+fn parse_spec(spec: &str) -> PyResult<bool> {
+    Spec::parse(spec).map(|spec| spec.is_list()).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// The values `spec` selects in each row of a loaded `fields` (or `leader`) column.
+#[pyfunction]
+fn extract(py: Python<'_>, series: PySeries, spec: &str) -> PyResult<PySeries> {
+    let spec = Spec::parse(spec).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.detach(|| crate::extract::extract(&series.0, &spec)).map(PySeries).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 #[pyfunction]
@@ -239,6 +271,9 @@ fn _inject_panic(record: Option<u64>) {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_frame, m)?)?;
     m.add_function(wrap_pyfunction!(iter_batches, m)?)?;
+    m.add_function(wrap_pyfunction!(schema, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_spec, m)?)?;
+    m.add_function(wrap_pyfunction!(extract, m)?)?;
     m.add_function(wrap_pyfunction!(max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(_inject_panic, m)?)?;

@@ -16,12 +16,12 @@ import pytest
 
 import marc_polars as mp
 from marc_polars import _native, exceptions
-from marc_polars._read import _native_sources
+from marc_polars._read import _expand
 
 
 def read_with(source, **options) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     """read_marc with the native reader's tuning knobs (thread count, chunk size)."""
-    return _native.read_frame(_native.iter_batches(_native_sources(source), map_files=True, **options))
+    return _native.read_frame(_native.iter_batches(_expand(source, glob=False), map_files=True, **options))
 
 from conftest import READABLE, record_lengths
 
