@@ -267,7 +267,8 @@ def scan_marc(
 
     Takes :func:`read_marc`'s sources and options. Only the columns a query uses are built (a query
     on MARCspec columns never builds ``fields``), filters are applied to each batch as it is
-    decoded, and a limit stops the decoding. Each ``collect`` reads the sources again; a file
+    decoded, and a limit stops the decoding. ``batch_size`` (records per batch) overrides the hint
+    Polars gives. Each ``collect`` reads the sources again; a file
     object is read from where it stood when the scan was made, which a non-seekable stream allows
     once only.
     """
@@ -293,7 +294,7 @@ def scan_marc(
         names = [n for n in plan.names() if n in needed] or plan.names()[:1]
         rows = min((n for n in (n_rows, limit) if n is not None), default=None)
         native = _native.iter_batches(
-            sources, batch_size=size or batch_size or DEFAULT_BATCH_SIZE, n_rows=rows, **plan.native(names)
+            sources, batch_size=batch_size or size or DEFAULT_BATCH_SIZE, n_rows=rows, **plan.native(names)
         )
         yield from _batches(native, plan, names, row_index_name, row_index_offset, predicate, output)
 

@@ -188,3 +188,50 @@ impl<'a> RecordView<'a> for FieldRows<'_, 'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::columns::{BatchBuilder, Projection};
+    use crate::iso2709::tests::build;
+
+    #[test]
+    fn agrees_with_the_columns_built_while_decoding() {
+        let records = [
+            build(
+                b"00000nam a2200000 a 4500",
+                &[
+                    ("001", b"12345"),
+                    ("007", b"ta"),
+                    ("007", b"cr"),
+                    ("245", "10\x1faUn titre é /\x1fcby me.\x1f\x1fbx".as_bytes()),
+                    ("650", b" 0\x1faCats.\x1faDogs."),
+                    ("650", b" 7\x1faBirds.\x1f2fast"),
+                ],
+            ),
+            build(b"00000cam a2200000 a 4500", &[("001", b"6"), ("100", b"1 \x1faAuthor")]),
+        ];
+        let texts = ["LDR/05-07", "001", "007[#]", "245$a/3-#", "245$a-c", "650[1]$a[0]", "65.$a", "650^2", "6..$2"];
+        let specs = texts.iter().map(|t| (PlSmallStr::from_str(t), Spec::parse(t).unwrap())).collect();
+        let projection = Arc::new(Projection { leader: true, fields: true, specs, source_column: None });
+        let bytes: Vec<u8> = records.concat();
+        let mut builder = BatchBuilder::new(bytes.into(), projection);
+        builder.push_record(0, records[0].len()).unwrap();
+        builder.push_record(records[0].len(), records[0].len() + records[1].len()).unwrap();
+        let df = builder.finish("");
+        for text in texts {
+            let spec = Spec::parse(text).unwrap();
+            let input = df.column(if spec.reads_leader() { "leader" } else { "fields" }).unwrap();
+            let extracted = extract(input.as_materialized_series(), &spec).unwrap();
+            let decoded = df.column(text).unwrap().as_materialized_series();
+            assert_eq!(extracted.dtype(), decoded.dtype(), "{text}");
+            assert!(extracted.equals_missing(decoded), "{text}: {extracted:?} != {decoded:?}");
+        }
+        let list = |text: &str| df.column(text).unwrap().list().unwrap().get_as_series(0).unwrap();
+        assert_eq!(list("650^2").str().unwrap().iter().collect::<Vec<_>>(), [Some("0"), Some("7")]);
+        assert_eq!(df.column("007[#]").unwrap().str().unwrap().get(0), Some("cr"));
+        assert_eq!(df.column("007[#]").unwrap().str().unwrap().get(1), None);
+    }
+}

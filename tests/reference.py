@@ -24,15 +24,19 @@ def record_row(record: pymarc.Record) -> Row:
     return str(record.leader), fields
 
 
-def pymarc_rows(data: bytes) -> list[Row]:
+def pymarc_records(data: bytes) -> list[pymarc.Record]:
     """Every record pymarc reads from `data`; raises if pymarc meets a bad record."""
-    rows = []
+    records = []
     reader = pymarc.MARCReader(io.BytesIO(data), to_unicode=True, force_utf8=True)
     for record in reader:
         if record is None:
             raise reader.current_exception  # type: ignore[misc]
-        rows.append(record_row(record))
-    return rows
+        records.append(record)
+    return records
+
+
+def pymarc_rows(data: bytes) -> list[Row]:
+    return [record_row(record) for record in pymarc_records(data)]
 
 
 def pymarc_code(code: str, value: str) -> str:
