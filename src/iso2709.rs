@@ -27,10 +27,14 @@ pub enum Frame {
 
 /// Parses an unsigned decimal number made only of ASCII digits.
 fn parse_digits(bytes: &[u8]) -> Option<usize> {
-    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
+    if bytes.is_empty() {
         return None;
     }
-    Some(bytes.iter().fold(0, |n, &b| n * 10 + usize::from(b - b'0')))
+    // One pass, checking as it goes: every record's directory goes through here.
+    bytes.iter().try_fold(0, |n: usize, &b| {
+        let digit = b.wrapping_sub(b'0');
+        (digit <= 9).then(|| n * 10 + usize::from(digit))
+    })
 }
 
 /// Frames the record that starts at `buf[0]`, using the length in leader/00-04 and checking that

@@ -160,21 +160,12 @@ impl Chunker {
         let Some(reader) = self.input.reader.as_mut() else { return Ok(()) };
         let mut block = Vec::with_capacity(self.input.data.len() + want);
         block.extend_from_slice(&self.input.data);
-        let mut filled = block.len();
-        block.resize(filled + want, 0);
-        let mut ended = false;
-        while filled < block.len() {
-            match reader.read(&mut block[filled..]) {
-                Ok(0) => {
-                    ended = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(ReadError::Io { source_name: self.name.clone(), error }),
-            }
-        }
-        block.truncate(filled);
+        let kept = block.len();
+        // `read_to_end` reads into the spare capacity without zeroing it first where the reader
+        // allows (files do): the zeroing was 5% of a scan's time.
+        let read = reader.by_ref().take(want as u64).read_to_end(&mut block);
+        read.map_err(|error| ReadError::Io { source_name: self.name.clone(), error })?;
+        let ended = block.len() - kept < want;
         self.input.data = Buffer::from(block);
         if ended {
             self.input.reader = None;

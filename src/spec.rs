@@ -241,7 +241,16 @@ fn cut<'a>(text: &'a str, chars: &Option<Range>) -> Option<&'a str> {
 
 fn select_subfields<'a, R: RecordView<'a>>(record: &R, field: usize, specs: &[SubfieldSpec], out: &mut impl FnMut(&'a str)) {
     // Occurrences are numbered per subfield spec; `#` needs the spec's count in the field first.
-    let mut counts = vec![0usize; specs.len()];
+    // Counters on the stack for the usual few subfield specs: this runs for every matching field.
+    const ON_STACK: usize = 8;
+    let (mut stack, mut heap) = ([0usize; 2 * ON_STACK], Vec::new());
+    let (counts, seen) = if specs.len() <= ON_STACK {
+        let (counts, seen) = stack.split_at_mut(ON_STACK);
+        (&mut counts[..specs.len()], &mut seen[..specs.len()])
+    } else {
+        heap.resize(2 * specs.len(), 0);
+        heap.split_at_mut(specs.len())
+    };
     if specs.iter().any(|s| s.index.is_some_and(|i| i.needs_count())) {
         record.subfields(field, &mut |code, _| {
             for (spec, count) in specs.iter().zip(counts.iter_mut()) {
@@ -249,7 +258,6 @@ fn select_subfields<'a, R: RecordView<'a>>(record: &R, field: usize, specs: &[Su
             }
         });
     }
-    let mut seen = vec![0usize; specs.len()];
     record.subfields(field, &mut |code, value| {
         let mut emitted = false;
         for (i, spec) in specs.iter().enumerate() {

@@ -40,11 +40,11 @@ def expected(data: bytes, specs: list[str]) -> dict[str, list]:
     return columns
 
 
-def check_against_pymarc(source: pathlib.Path | bytes, data: bytes) -> None:
-    df = mp.read_marc(source, columns=SPECS)
-    want = expected(data, SPECS)
-    assert df.columns == SPECS
-    for text in SPECS:
+def check_against_pymarc(source: pathlib.Path | bytes, data: bytes, specs: list[str] = SPECS) -> None:
+    df = mp.read_marc(source, columns=specs)
+    want = expected(data, specs)
+    assert df.columns == specs
+    for text in specs:
         assert df[text].dtype == (pl.List(pl.String) if Spec(text).is_list() else pl.String), text
         assert df[text].to_list() == want[text], text
 
@@ -60,7 +60,8 @@ def test_corpus_specs_match_pymarc(path: pathlib.Path):
 
 @pytest.mark.slow
 def test_booksall_specs_match_pymarc(booksall: pathlib.Path):
-    check_against_pymarc(booksall, booksall.read_bytes())
+    # Every other spec (each form is there twice or more): the Python side takes minutes.
+    check_against_pymarc(booksall, booksall.read_bytes(), SPECS[::2])
 
 
 @pytest.mark.parametrize("path", [pathlib.Path(mp.SAMPLE), *READABLE], ids=lambda p: p.name)
