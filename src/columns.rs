@@ -247,6 +247,17 @@ impl SpecColumn {
         }
     }
 
+    /// Room for `records` rows (and, for lists, one value each: most specs select one or none).
+    fn reserve(&mut self, records: usize) {
+        match self {
+            SpecColumn::Single(column) => column.reserve(records),
+            SpecColumn::List { lists, values } => {
+                lists.reserve(records);
+                values.reserve(records);
+            }
+        }
+    }
+
     fn finish(self, buffer: &Buffer<u8>, compact: bool) -> Box<dyn Array> {
         match self {
             SpecColumn::Single(column) => column.finish(buffer, compact),
@@ -348,6 +359,9 @@ impl BatchBuilder {
         let c = &mut self.columns;
         if self.projection.leader {
             c.leader.reserve(records);
+        }
+        for column in &mut self.spec_columns {
+            column.reserve(records);
         }
         if !self.projection.fields {
             return;

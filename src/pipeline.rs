@@ -211,6 +211,10 @@ pub struct Batches {
     cancel: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
     finished: bool,
+    /// Batches are merged up to this many rows (see [`batches`]).
+    merge_rows: usize,
+    /// A batch (or the error) read ahead while merging, which did not fit.
+    held: Option<Result<DataFrame, ReadError>>,
 }
 
 /// Starts reading `sources` one after another.
@@ -235,6 +239,11 @@ pub fn batches(sources: Vec<Source>, options: &ReadOptions) -> Result<Batches, R
         cancel,
         reader: Some(reader),
         finished: false,
+        // Batches without `fields` are small (their text is copied out of the input): merged up to
+        // `batch_size`, they cost fewer round trips to Python. Lossless batches hold their input,
+        // so they stay one chunk each and memory stays bounded.
+        merge_rows: if options.projection.fields { 0 } else { options.batch_size },
+        held: None,
     })
 }
 
@@ -254,6 +263,31 @@ impl Iterator for Batches {
     type Item = Result<DataFrame, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let mut merged = match self.held.take().or_else(|| self.next_in_order())? {
+            Ok(batch) => batch,
+            Err(error) => return Some(Err(error)),
+        };
+        while merged.height() < self.merge_rows {
+            match self.next_in_order() {
+                Some(Ok(batch)) if merged.height() + batch.height() <= self.merge_rows => {
+                    if let Err(error) = merged.vstack_mut_owned(batch) {
+                        return Some(Err(error.into()));
+                    }
+                }
+                Some(other) => {
+                    self.held = Some(other);
+                    break;
+                }
+                None => break,
+            }
+        }
+        Some(Ok(merged))
+    }
+}
+
+impl Batches {
+    /// The next batch as decoded, in input order.
+    fn next_in_order(&mut self) -> Option<Result<DataFrame, ReadError>> {
         if self.finished {
             return None;
         }
@@ -328,6 +362,18 @@ mod tests {
                 .map(|batch| batch.unwrap().height())
                 .collect();
             assert_eq!(heights, [2, 2, 2, 2, 1, 2], "threads {threads}");
+        }
+    }
+
+    #[test]
+    fn batches_without_fields_are_merged_up_to_the_batch_size() {
+        let record_len = sample().len();
+        let projection = Arc::new(Projection { leader: true, ..Default::default() });
+        for (batch_size, expected) in [(6, vec![6, 5]), (5, vec![3, 3, 5]), (100, vec![11])] {
+            let options = ReadOptions { projection: projection.clone(), threads: 2, chunk_size: record_len * 3, batch_size, ..Default::default() };
+            let heights: Vec<usize> =
+                batches(vec![memory(9), memory(2)], &options).unwrap().map(|batch| batch.unwrap().height()).collect();
+            assert_eq!(heights, expected, "batch size {batch_size}");
         }
     }
 
