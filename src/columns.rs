@@ -1,9 +1,13 @@
-//! Column builders: a batch of records to the lossless schema, as one Polars DataFrame.
+//! Column builders: a batch of records to the selected columns (the lossless ones, MARCspec ones),
+//! as one Polars DataFrame.
 //!
 //! Strings are not copied. The batch's bytes become the data buffer of every string column, and each
 //! value is an Arrow string view pointing into it (values of up to 12 bytes are stored inline in the
-//! view itself). A record is checked completely before anything of it is pushed, so a damaged record
-//! leaves the builders untouched.
+//! view itself); only when `fields` is not built are the few values kept copied out, so that the
+//! batch's bytes can be freed. A record is checked completely before anything of it is pushed, so a
+//! damaged record leaves the builders untouched.
+
+use std::sync::Arc;
 
 use polars::prelude::{AnyValue, Column, DataFrame, DataType, PlSmallStr, Scalar, Schema, Series};
 use polars_arrow::array::{Array, ListArray, StructArray, Utf8ViewArray, View};
@@ -16,7 +20,6 @@ use crate::encoding;
 use crate::error::{Damage, DamageKind};
 use crate::iso2709::{parse_record, DataFieldParts, FieldSpan, LEADER_LEN};
 use crate::spec::{RecordView, Spec};
-use std::sync::Arc;
 
 /// Which columns to build: the lossless ones, derived ones selected by MARCspecs, and the name of a
 /// column holding the source's name.
