@@ -22,19 +22,32 @@ pub fn extract(series: &Series, spec: &Spec) -> PolarsResult<Series> {
         }
         return Ok(out.finish());
     }
-    let fields = series.list().map_err(|_| wrong_column(spec, series.dtype(), "a lossless fields column"))?;
-    for chunk in fields.rechunk().downcast_iter() {
-        let columns = FieldColumns::of(chunk).ok_or_else(|| wrong_column(spec, series.dtype(), "a lossless fields column"))?;
+    let wrong = |_| wrong_column(spec, series.dtype(), "a lossless fields column");
+    for_each_row(series, |row| match row {
+        Some(record) => out.push(spec, record),
+        None => out.push_null(),
+    })
+    .map_err(wrong)?;
+    Ok(out.finish())
+}
+
+/// Calls `visit` with each row of a lossless `fields` column in turn, as a record without its
+/// leader (`None` for a null row). Fails if `fields` does not have the lossless dtype.
+pub fn for_each_row(fields: &Series, mut visit: impl for<'a> FnMut(Option<&dyn RecordView<'a>>)) -> PolarsResult<()> {
+    let not_lossless = || PolarsError::SchemaMismatch(format!("not a lossless fields column: {}", fields.dtype()).into());
+    let lists = fields.list().map_err(|_| not_lossless())?;
+    for chunk in lists.rechunk().downcast_iter() {
+        let columns = FieldColumns::of(chunk).ok_or_else(not_lossless)?;
         for row in 0..chunk.len() {
             if !chunk.is_valid(row) {
-                out.push_null();
+                visit(None);
                 continue;
             }
             let (start, end) = chunk.offsets().start_end(row);
-            out.push(spec, &FieldRows { columns: &columns, start, end });
+            visit(Some(&FieldRows { columns: &columns, start, end }));
         }
     }
-    Ok(out.finish())
+    Ok(())
 }
 
 fn wrong_column(spec: &Spec, dtype: &DataType, wanted: &str) -> PolarsError {
@@ -55,7 +68,7 @@ impl Output {
         }
     }
 
-    fn push<'a>(&mut self, spec: &Spec, record: &impl RecordView<'a>) {
+    fn push<'a, R: RecordView<'a> + ?Sized>(&mut self, spec: &Spec, record: &R) {
         match self {
             Output::Single(builder) => {
                 let mut value = None;

@@ -187,7 +187,7 @@ impl Spec {
 
     /// Calls `out` with each value the spec selects in `record`, in record order. A single-valued
     /// spec (see [`Spec::is_list`]) calls it at most once.
-    pub fn eval<'a, R: RecordView<'a>>(&self, record: &R, out: &mut impl FnMut(&'a str)) {
+    pub fn eval<'a, R: RecordView<'a> + ?Sized>(&self, record: &R, out: &mut impl FnMut(&'a str)) {
         let control = matches!(self.target, Target::Control { .. });
         if let Target::Leader { chars } = &self.target {
             if let Some(value) = record.leader().and_then(|l| cut(l, chars)) {
@@ -239,7 +239,7 @@ fn cut<'a>(text: &'a str, chars: &Option<Range>) -> Option<&'a str> {
     }
 }
 
-fn select_subfields<'a, R: RecordView<'a>>(record: &R, field: usize, specs: &[SubfieldSpec], out: &mut impl FnMut(&'a str)) {
+fn select_subfields<'a, R: RecordView<'a> + ?Sized>(record: &R, field: usize, specs: &[SubfieldSpec], out: &mut impl FnMut(&'a str)) {
     // Occurrences are numbered per subfield spec; `#` needs the spec's count in the field first.
     // Counters on the stack for the usual few subfield specs: this runs for every matching field.
     const ON_STACK: usize = 8;
