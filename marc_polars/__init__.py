@@ -4,6 +4,8 @@
 >>> df = mp.read_marc(mp.SAMPLE)           # one row per record: leader, fields
 >>> lf = mp.scan_marc(mp.SAMPLE, columns=mp.BIBLIOGRAPHIC)
 >>> english = lf.filter(pl.col("language") == "eng").collect()
+
+Scripts written for pymarc keep working with ``import marc_polars.pymarc as pymarc``.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -14,6 +16,17 @@ from marc_polars._namespace import MarcExpr
 from marc_polars._threads import max_threads, set_max_threads
 from marc_polars.exceptions import MarcError
 
+
+
+def __getattr__(name: str) -> object:
+    # The pymarc-compatible reader, imported on first use: most users never need it.
+    if name == "MARCReader":
+        from marc_polars.pymarc import MARCReader
+
+        return MARCReader
+    raise AttributeError(f"module 'marc_polars' has no attribute {name!r}")
+
+
 try:
     __version__ = version("marc_polars")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
@@ -21,6 +34,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "BIBLIOGRAPHIC",
+    "MARCReader",
     "SAMPLE",
     "MarcError",
     "__version__",

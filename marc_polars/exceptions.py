@@ -1,63 +1,177 @@
-"""Exceptions raised for damaged MARC data.
+"""Exceptions raised for damaged MARC data, and by the `marc_polars.pymarc` record API.
 
-Every error names the source, the 0-based number of the record and the byte offset where that
-record starts in its source, both in its message and as attributes.
+One hierarchy serves both. The reader raises subclasses of `MarcError`, which name the source,
+the 0-based number of the record and the byte offset where that record starts in its source,
+both in the message and as attributes. `marc_polars.pymarc` raises the classes under
+`PymarcException`; where a damage has a name in both (a truncated record, say) it is the same
+class, so either `except` clause catches it.
+
+Every class can be raised without arguments; its message is then a fixed description of the
+problem.
 """
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
 
-class MarcError(ValueError):
+
+class PymarcException(Exception):
+    """Base of every error of the record API."""
+
+    #: The message when the exception was raised without one.
+    default_message: ClassVar[str] = ""
+
+    def __str__(self) -> str:
+        if self.args:
+            return super().__str__()
+        return self.default_message
+
+
+class FatalReaderError(PymarcException):
+    """A damage after which a file cannot be read any further."""
+
+
+class MarcError(PymarcException, ValueError):
     """A record that cannot be read as ISO 2709."""
+
+    default_message = "Invalid MARC record"
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
         source: str | None = None,
         record: int | None = None,
         byte_offset: int | None = None,
     ) -> None:
-        super().__init__(message)
+        # No message keeps `args` empty, so that `str()` falls back to the class's description.
+        super().__init__(*(() if message is None else (message,)))
         self.source = source
         self.record = record
         self.byte_offset = byte_offset
 
 
-class RecordLengthInvalid(MarcError):
+class RecordLengthInvalid(MarcError, FatalReaderError):
     """Leader/00-04 is not a number, or too small to hold a record."""
 
+    default_message = "Invalid record length in first 5 bytes of record"
 
-class TruncatedRecord(MarcError):
+
+class TruncatedRecord(MarcError, FatalReaderError):
     """The input ends inside a record."""
 
+    default_message = "Record length in leader is greater than the length of data"
 
-class EndOfRecordNotFound(MarcError):
+
+class EndOfRecordNotFound(MarcError, FatalReaderError):
     """The record length does not point at a record terminator (0x1D)."""
+
+    default_message = "Unable to locate end of record marker"
 
 
 class BaseAddressInvalid(MarcError):
     """Leader/12-16 is not a number, or points outside the record."""
 
+    default_message = "Base address exceeds size of record"
+
 
 class RecordDirectoryInvalid(MarcError):
     """A directory entry is malformed or points outside the record."""
+
+    default_message = "Invalid directory"
 
 
 class FieldInvalid(MarcError):
     """A field lacks its terminator, or a data field lacks its two indicators."""
 
+    default_message = "Invalid field"
+
 
 class InvalidEncoding(MarcError):
     """The record's bytes are not valid in its character encoding."""
 
+    default_message = "Invalid character encoding"
+
+
+class RecordLeaderInvalid(PymarcException):
+    """The leader is not 24 characters long."""
+
+    default_message = "Unable to extract record leader"
+
+
+class NoFieldsFound(PymarcException):
+    """The record's directory lists no fields."""
+
+    default_message = "Unable to locate fields in record data"
+
+
+class BaseAddressNotFound(PymarcException):
+    """The base address in the leader is zero or negative."""
+
+    default_message = "Unable to locate base address of record"
+
+
+class WriteNeedsRecord(PymarcException):
+    """A writer was given something other than a `Record`."""
+
+    default_message = "Write requires a pymarc.Record object as an argument"
+
+
+class NoActiveFile(PymarcException):
+    """A writer was used after its file was closed."""
+
+    default_message = "There is no active file to write to in call to write"
+
+
+class FieldNotFound(PymarcException):
+    """The field to remove is not in the record."""
+
+    default_message = "Record does not contain the specified field"
+
+
+class BadLeaderValue(PymarcException):
+    """A value does not fit the leader position it is written to."""
+
+
+class MissingLinkedFields(PymarcException):
+    """A field's subfield 6 points at 880 fields the record lacks."""
+
+    def __init__(self, field: Any) -> None:
+        super().__init__(field)
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field.tag} field includes a subfield 6 but no linked fields could be found."
+
+
+class BadSubfieldCodeWarning(Warning):
+    """A subfield code that is not ASCII; the record keeps an ASCII stand-in for it."""
+
+    def __init__(self, subf: bytes) -> None:
+        super().__init__(subf)
+        self.subf = subf
+
+    def __str__(self) -> str:
+        return f"The subfield contained a non-ASCII subfield code: {self.subf!r}"
+
 
 __all__ = [
+    "BadLeaderValue",
+    "BadSubfieldCodeWarning",
     "BaseAddressInvalid",
+    "BaseAddressNotFound",
     "EndOfRecordNotFound",
+    "FatalReaderError",
     "FieldInvalid",
+    "FieldNotFound",
     "InvalidEncoding",
     "MarcError",
+    "MissingLinkedFields",
+    "NoActiveFile",
+    "NoFieldsFound",
+    "PymarcException",
     "RecordDirectoryInvalid",
+    "RecordLeaderInvalid",
     "RecordLengthInvalid",
     "TruncatedRecord",
+    "WriteNeedsRecord",
 ]

@@ -10,7 +10,10 @@ pub mod encoding;
 pub mod error;
 pub mod extract;
 pub mod iso2709;
+pub mod marc8;
+mod marc8_tables;
 pub mod pipeline;
+pub mod records;
 pub mod source;
 pub mod spec;
 

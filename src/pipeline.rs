@@ -97,12 +97,26 @@ pub fn inject_panic_at(record: Option<u64>) {
     PANIC_AT_RECORD.store(record.unwrap_or(u64::MAX), Ordering::Relaxed);
 }
 
+/// What each chunk becomes, on a decoding thread.
+pub trait Decoder: Send + Sync + 'static {
+    type Batch: Send + 'static;
+
+    fn decode(&self, chunk: Chunk, source_name: &str) -> Result<Self::Batch, MarcError>;
+}
+
+/// Chunks to DataFrame batches of the projection's columns.
+struct FrameDecoder(Arc<Projection>);
+
+impl Decoder for FrameDecoder {
+    type Batch = DataFrame;
+
+    fn decode(&self, chunk: Chunk, source_name: &str) -> Result<DataFrame, MarcError> {
+        decode_chunk(chunk, &self.0, source_name)
+    }
+}
+
 /// Decodes one chunk into a DataFrame batch; the first damaged record stops it.
 pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &str) -> Result<DataFrame, MarcError> {
-    let panic_at = PANIC_AT_RECORD.load(Ordering::Relaxed);
-    if (chunk.first_record..chunk.first_record + chunk.len() as u64).contains(&panic_at) {
-        panic!("injected panic at record {panic_at}");
-    }
     let mut builder = BatchBuilder::new(chunk.buffer, projection.clone());
     builder.reserve_for(&chunk.bounds);
     for (i, bounds) in chunk.bounds.windows(2).enumerate() {
@@ -111,6 +125,14 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
         })?;
     }
     Ok(builder.finish(source_name))
+}
+
+/// Panics if `chunk` holds the record [`inject_panic_at`] chose.
+fn maybe_inject_panic(chunk: &Chunk) {
+    let panic_at = PANIC_AT_RECORD.load(Ordering::Relaxed);
+    if (chunk.first_record..chunk.first_record + chunk.len() as u64).contains(&panic_at) {
+        panic!("injected panic at record {panic_at}");
+    }
 }
 
 /// An empty frame with the schema `projection` selects.
@@ -126,18 +148,19 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".to_string())
 }
 
-type Numbered = (u64, Result<DataFrame, ReadError>);
+type Numbered<T> = (u64, Result<T, ReadError>);
 
 /// The reader thread: frames every source in turn and hands each chunk to the pool.
-struct Reader {
+struct Reader<D: Decoder> {
     options: ReadOptions,
+    decoder: Arc<D>,
     pool: Option<Arc<rayon::ThreadPool>>,
-    results: Sender<Numbered>,
+    results: Sender<Numbered<D::Batch>>,
     permits: SyncSender<()>,
     cancel: Arc<AtomicBool>,
 }
 
-impl Reader {
+impl<D: Decoder> Reader<D> {
     fn run(self, sources: Vec<Source>) {
         let mut seq = 0;
         let mut remaining = self.options.n_rows;
@@ -175,18 +198,21 @@ impl Reader {
         }
     }
 
-    fn send(&self, seq: u64, result: Result<DataFrame, ReadError>) {
+    fn send(&self, seq: u64, result: Result<D::Batch, ReadError>) {
         // A closed channel means the consumer is gone: nothing is waiting for this result.
         let _ = self.results.send((seq, result));
     }
 
     fn decode(&self, seq: u64, chunk: Chunk, name: Arc<str>) {
-        let (results, cancel, projection) = (self.results.clone(), self.cancel.clone(), self.options.projection.clone());
+        let (results, cancel, decoder) = (self.results.clone(), self.cancel.clone(), self.decoder.clone());
         let task = move || {
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
-            let result = match catch_unwind(AssertUnwindSafe(|| decode_chunk(chunk, &projection, &name))) {
+            let result = match catch_unwind(AssertUnwindSafe(|| {
+                maybe_inject_panic(&chunk);
+                decoder.decode(chunk, &name)
+            })) {
                 Ok(result) => result.map_err(ReadError::from),
                 Err(panic) => Err(ReadError::Internal(format!(
                     "{name}: internal error while decoding: {}",
@@ -202,43 +228,30 @@ impl Reader {
     }
 }
 
-/// DataFrame batches of the sources' records, in input order.
-pub struct Batches {
-    results: Receiver<Numbered>,
+/// What a [`Decoder`] made of the sources' chunks, in input order.
+pub struct Ordered<T> {
+    results: Receiver<Numbered<T>>,
     permits: Option<Receiver<()>>,
-    waiting: BTreeMap<u64, Result<DataFrame, ReadError>>,
+    waiting: BTreeMap<u64, Result<T, ReadError>>,
     next: u64,
     cancel: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
     finished: bool,
+}
+
+/// DataFrame batches of the sources' records, in input order.
+pub struct Batches {
+    ordered: Ordered<DataFrame>,
     /// Batches are merged up to this many rows (see [`batches`]).
     merge_rows: usize,
     /// A batch (or the error) read ahead while merging, which did not fit.
     held: Option<Result<DataFrame, ReadError>>,
 }
 
-/// Starts reading `sources` one after another.
+/// Starts reading `sources` one after another into DataFrame batches.
 pub fn batches(sources: Vec<Source>, options: &ReadOptions) -> Result<Batches, ReadError> {
-    let threads = if options.threads == 0 { max_threads() } else { options.threads };
-    let pool = if threads > 1 { Some(pool(threads)?) } else { None };
-    let (results_tx, results) = channel();
-    // Read ahead of the consumer by one chunk per decoding thread and one being read: every thread
-    // stays busy. Two per thread read no faster and held more memory (BENCHMARKS.md).
-    let (permits_tx, permits) = sync_channel(threads + 1);
-    let cancel = Arc::new(AtomicBool::new(false));
-    let reader = Reader { options: options.clone(), pool, results: results_tx, permits: permits_tx, cancel: cancel.clone() };
-    let reader = std::thread::Builder::new()
-        .name("marc-polars-reader".into())
-        .spawn(move || reader.run(sources))
-        .map_err(|e| ReadError::Internal(format!("cannot start the reader thread: {e}")))?;
     Ok(Batches {
-        results,
-        permits: Some(permits),
-        waiting: BTreeMap::new(),
-        next: 0,
-        cancel,
-        reader: Some(reader),
-        finished: false,
+        ordered: decode_in_order(sources, options, FrameDecoder(options.projection.clone()))?,
         // Batches without `fields` are small (their text is copied out of the input): merged up to
         // `batch_size`, they cost fewer round trips to Python. Lossless batches hold their input,
         // so they stay one chunk each and memory stays bounded.
@@ -247,7 +260,31 @@ pub fn batches(sources: Vec<Source>, options: &ReadOptions) -> Result<Batches, R
     })
 }
 
-impl Batches {
+/// Starts reading `sources` one after another, each chunk decoded by `decoder`.
+pub fn decode_in_order<D: Decoder>(sources: Vec<Source>, options: &ReadOptions, decoder: D) -> Result<Ordered<D::Batch>, ReadError> {
+    let threads = if options.threads == 0 { max_threads() } else { options.threads };
+    let pool = if threads > 1 { Some(pool(threads)?) } else { None };
+    let (results_tx, results) = channel();
+    // Read ahead of the consumer by one chunk per decoding thread and one being read: every thread
+    // stays busy. Two per thread read no faster and held more memory (BENCHMARKS.md).
+    let (permits_tx, permits) = sync_channel(threads + 1);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let reader = Reader {
+        options: options.clone(),
+        decoder: Arc::new(decoder),
+        pool,
+        results: results_tx,
+        permits: permits_tx,
+        cancel: cancel.clone(),
+    };
+    let reader = std::thread::Builder::new()
+        .name("marc-polars-reader".into())
+        .spawn(move || reader.run(sources))
+        .map_err(|e| ReadError::Internal(format!("cannot start the reader thread: {e}")))?;
+    Ok(Ordered { results, permits: Some(permits), waiting: BTreeMap::new(), next: 0, cancel, reader: Some(reader), finished: false })
+}
+
+impl<T> Ordered<T> {
     /// Waits for the reader thread; its panic, if any, becomes an error.
     fn join_reader(&mut self) -> Result<(), ReadError> {
         match self.reader.take().map(JoinHandle::join) {
@@ -263,12 +300,12 @@ impl Iterator for Batches {
     type Item = Result<DataFrame, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut merged = match self.held.take().or_else(|| self.next_in_order())? {
+        let mut merged = match self.held.take().or_else(|| self.ordered.next())? {
             Ok(batch) => batch,
             Err(error) => return Some(Err(error)),
         };
         while merged.height() < self.merge_rows {
-            match self.next_in_order() {
+            match self.ordered.next() {
                 Some(Ok(batch)) if merged.height() + batch.height() <= self.merge_rows => {
                     if let Err(error) = merged.vstack_mut_owned(batch) {
                         return Some(Err(error.into()));
@@ -285,9 +322,11 @@ impl Iterator for Batches {
     }
 }
 
-impl Batches {
+impl<T> Iterator for Ordered<T> {
+    type Item = Result<T, ReadError>;
+
     /// The next batch as decoded, in input order.
-    fn next_in_order(&mut self) -> Option<Result<DataFrame, ReadError>> {
+    fn next(&mut self) -> Option<Result<T, ReadError>> {
         if self.finished {
             return None;
         }
@@ -317,7 +356,7 @@ impl Batches {
     }
 }
 
-impl Drop for Batches {
+impl<T> Drop for Ordered<T> {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
         // Closing the permits wakes a reader blocked on reading ahead.

@@ -13,9 +13,11 @@ use pyo3_polars::{PyDataFrame, PySchema, PySeries};
 
 use crate::columns::{self, Projection};
 use crate::error::{MarcError, ReadError};
-use crate::pipeline::{self, Batches, ReadOptions};
+use crate::marc8;
+use crate::pipeline::{self, Batches, Ordered, ReadOptions};
+use crate::records::{self, FieldEntry, RecordBatch, RecordDecoder};
 use crate::source::Source;
-use crate::spec::{RecordView, Spec};
+use crate::spec::Spec;
 
 /// Turns a reading error into the matching `marc_polars.exceptions` class, `OSError`, or the
 /// exception a Python file object raised.
@@ -250,79 +252,208 @@ fn extract(py: Python<'_>, series: PySeries, spec: &str) -> PyResult<PySeries> {
     py.detach(|| crate::extract::extract(&series.0, &spec)).map(PySeries).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// The records of a lossless batch as plain Python values, for record-at-a-time readers:
-/// `(leader, fields)` per record, each field `(tag, data)` for a control field or
-/// `(tag, ind1, ind2, (code, value, code, value, ...))` for a data field, in record order.
-#[pyfunction]
-fn records<'py>(py: Python<'py>, batch: PyDataFrame) -> PyResult<Bound<'py, PyList>> {
-    let column = |name: &str| batch.0.column(name).map(|c| c.as_materialized_series().clone());
-    let (leaders, fields) = (column("leader"), column("fields"));
-    let (Ok(leaders), Ok(fields)) = (leaders, fields) else {
-        return Err(PyValueError::new_err("records() needs a batch with the lossless leader and fields columns"));
-    };
-    let leaders = leaders.str().map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let mut leaders = leaders.iter();
-    // Only tuples of strings are made here, which cannot form cycles; the cyclic collector would
-    // still scan them every 700 allocations (1.5-4x slower, measured). Paused while the GIL is
-    // held throughout, so no other Python code runs meanwhile.
-    let _paused = GcPause::new(py)?;
-    let out = PyList::empty(py);
-    let mut failed = None;
-    let visited = crate::extract::for_each_row(&fields, |row| {
-        if failed.is_some() {
-            return;
-        }
-        let made = record_tuple(py, leaders.next().flatten(), row).and_then(|record| out.append(record));
-        if let Err(error) = made {
-            failed = Some(error);
-        }
-    });
-    visited.map_err(|e| PyValueError::new_err(e.to_string()))?;
-    match failed {
-        Some(error) => Err(error),
-        None => Ok(out),
+/// Records one at a time, for the pymarc-compatible reader: each chunk is decoded by the pipeline
+/// into a [`RecordBatch`] off the GIL; Python objects are made per record as it is asked for.
+/// A framing error ends the iteration with its `marc_polars.exceptions` error, whose
+/// `byte_offset` tells the caller where to go on reading the slow way.
+#[pyclass(name = "RecordReader", module = "marc_polars._native")]
+struct PyRecordReader {
+    state: Mutex<RecordCursor>,
+    pairs: Arc<PairFactory>,
+}
+
+struct RecordCursor {
+    batches: Option<Ordered<RecordBatch>>,
+    batch: Option<Arc<RecordBatch>>,
+    next: usize,
+}
+
+/// Makes instances of the Python `Subfield` and `Indicators` named tuples through `tuple.__new__`,
+/// which runs in C; calling the classes would run their Python-level `__new__`.
+struct PairFactory {
+    subfield: Py<PyAny>,
+    indicators: Py<PyAny>,
+    tuple_new: Py<PyAny>,
+}
+
+impl PairFactory {
+    fn make<'py>(&self, py: Python<'py>, class: &Py<PyAny>, first: &str, second: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.tuple_new.bind(py).call1((class.bind(py), (first, second)))
     }
 }
 
-/// Disables Python's cyclic garbage collector until dropped, if it was enabled.
-struct GcPause<'py>(Option<Bound<'py, PyModule>>);
+#[pymethods]
+impl PyRecordReader {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
 
-impl<'py> GcPause<'py> {
-    fn new(py: Python<'py>) -> PyResult<Self> {
-        let gc = py.import("gc")?;
-        if !gc.call_method0("isenabled")?.is_truthy()? {
-            return Ok(GcPause(None));
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyRawRecord>> {
+        let mut cursor = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(batch) = &cursor.batch {
+                if cursor.next < batch.records.len() {
+                    let record = PyRawRecord { batch: batch.clone(), index: cursor.next, pairs: self.pairs.clone() };
+                    cursor.next += 1;
+                    return Ok(Some(record));
+                }
+            }
+            let Some(batches) = cursor.batches.as_mut() else { return Ok(None) };
+            match py.detach(|| batches.next()) {
+                Some(Ok(batch)) => {
+                    cursor.batch = Some(Arc::new(batch));
+                    cursor.next = 0;
+                }
+                Some(Err(error)) => {
+                    let batches = cursor.batches.take();
+                    py.detach(move || drop(batches));
+                    return Err(to_pyerr(py, error));
+                }
+                None => {
+                    cursor.batches = None;
+                    return Ok(None);
+                }
+            }
         }
-        gc.call_method0("disable")?;
-        Ok(GcPause(Some(gc)))
+    }
+
+    /// Stops reading; later calls to `next` raise `StopIteration`.
+    fn close(&self, py: Python<'_>) {
+        let batches = self.state.lock().unwrap_or_else(|e| e.into_inner()).batches.take();
+        // The reader may be waiting for the GIL to call a file object's `.read`.
+        py.detach(move || drop(batches));
     }
 }
 
-impl Drop for GcPause<'_> {
+impl Drop for PyRecordReader {
     fn drop(&mut self) {
-        if let Some(gc) = &self.0 {
-            let _ = gc.call_method0("enable");
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if state.batches.is_some() {
+            let batches = state.batches.take();
+            Python::attach(|py| py.detach(move || drop(batches)));
         }
     }
 }
 
-fn record_tuple<'py>(py: Python<'py>, leader: Option<&str>, row: Option<&dyn RecordView<'_>>) -> PyResult<Bound<'py, PyTuple>> {
-    let mut fields = Vec::with_capacity(row.map_or(0, |r| r.field_count()));
-    for field in 0..row.map_or(0, |r| r.field_count()) {
-        let row = row.expect("fields only when there is a row");
-        let tag = row.tag(field);
-        if let Some(data) = row.control_data(field) {
-            fields.push(PyTuple::new(py, [tag, Some(data)])?);
-            continue;
-        }
-        // Codes and values in one flat tuple: a tuple per subfield doubled the objects made.
-        let mut subfields = Vec::new();
-        row.subfields(field, &mut |code, value| subfields.extend([code, value]));
-        let subfields = PyTuple::new(py, subfields)?;
-        let (ind1, ind2) = (row.indicator(field, 1), row.indicator(field, 2));
-        fields.push((tag, ind1, ind2, subfields).into_pyobject(py)?);
+/// Starts reading `sources` record by record. `subfield`, `indicators`: the named-tuple classes of
+/// the subfields and indicators made.
+#[pyfunction]
+#[pyo3(signature = (sources, subfield, indicators, *, force_utf8 = false, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE))]
+#[allow(clippy::too_many_arguments)]
+fn read_records(
+    py: Python<'_>,
+    sources: Vec<Bound<'_, PyAny>>,
+    subfield: Bound<'_, PyAny>,
+    indicators: Bound<'_, PyAny>,
+    force_utf8: bool,
+    threads: usize,
+    chunk_size: usize,
+) -> PyResult<PyRecordReader> {
+    let sources = to_sources(&sources)?;
+    let options = ReadOptions { threads, chunk_size, ..Default::default() };
+    let batches = py
+        .detach(|| pipeline::decode_in_order(sources, &options, RecordDecoder { force_utf8 }))
+        .map_err(|e| to_pyerr(py, e))?;
+    let tuple_new = py.get_type::<PyTuple>().getattr("__new__")?.unbind();
+    Ok(PyRecordReader {
+        state: Mutex::new(RecordCursor { batches: Some(batches), batch: None, next: 0 }),
+        pairs: Arc::new(PairFactory { subfield: subfield.unbind(), indicators: indicators.unbind(), tuple_new }),
+    })
+}
+
+/// One record of a [`PyRecordReader`]: its bytes, and for a regular record its leader and fields
+/// as Python values, made when asked for.
+#[pyclass(name = "RawRecord", module = "marc_polars._native", frozen)]
+struct PyRawRecord {
+    batch: Arc<RecordBatch>,
+    index: usize,
+    pairs: Arc<PairFactory>,
+}
+
+impl PyRawRecord {
+    fn fields(&self) -> &[FieldEntry] {
+        self.batch.record_fields(self.index)
     }
-    PyTuple::new(py, [leader.into_pyobject(py)?.into_any(), PyTuple::new(py, fields)?.into_any()])
+
+    fn field_tuple<'py>(&self, py: Python<'py>, field: &FieldEntry) -> PyResult<Bound<'py, PyTuple>> {
+        let tag = std::str::from_utf8(&field.tag).unwrap_or("???");
+        let content = self.batch.text(&field.content);
+        let Some([ind1, ind2]) = field.indicators else {
+            return (tag, content).into_pyobject(py);
+        };
+        let subfields = PyList::empty(py);
+        for (code, value) in records::subfields(content.as_bytes()) {
+            // Codes are ASCII and values start and end at delimiters: both are whole UTF-8.
+            let code = char::from(code).to_string();
+            let value = std::str::from_utf8(value).unwrap_or("\u{FFFD}");
+            subfields.append(self.pairs.make(py, &self.pairs.subfield, &code, value)?)?;
+        }
+        let indicators =
+            self.pairs.make(py, &self.pairs.indicators, &char::from(ind1).to_string(), &char::from(ind2).to_string())?;
+        (tag, indicators, subfields).into_pyobject(py)
+    }
+}
+
+#[pymethods]
+impl PyRawRecord {
+    /// Whether the record was decoded here; if not, read `bytes()` the way pymarc does.
+    #[getter]
+    fn regular(&self) -> bool {
+        self.batch.records[self.index].fields.is_some()
+    }
+
+    /// The record's bytes, exactly as read.
+    fn bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.batch.bytes(&self.batch.records[self.index].bytes))
+    }
+
+    #[getter]
+    fn leader(&self) -> &str {
+        let start = self.batch.records[self.index].bytes.start;
+        self.batch.text(&(start..start + crate::iso2709::LEADER_LEN as u32))
+    }
+
+    fn __len__(&self) -> usize {
+        self.fields().len()
+    }
+
+    /// The position of the first field tagged `tag`, or -1.
+    fn find(&self, tag: &str) -> isize {
+        let tag = tag.as_bytes();
+        self.fields().iter().position(|f| f.tag == tag).map_or(-1, |i| i as isize)
+    }
+
+    /// Field `index`: `(tag, data)` for a control field, `(tag, indicators, subfields)` for a data
+    /// field.
+    fn field<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyTuple>> {
+        let field = self.fields().get(index).ok_or_else(|| PyValueError::new_err(format!("no field {index}")))?;
+        self.field_tuple(py, field)
+    }
+
+    /// Every field, as `field` gives them.
+    fn all_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for field in self.fields() {
+            out.append(self.field_tuple(py, field)?)?;
+        }
+        Ok(out)
+    }
+}
+
+/// One problem `marc8_to_unicode` found: `(offset, kind, code, g0, g1)`.
+type Marc8Problem = (usize, &'static str, Option<u32>, u8, u8);
+
+/// MARC-8 bytes to text, starting with the sets whose final bytes are `g0` and `g1` designated
+/// (MARC 21's defaults: Basic Latin and ANSEL). Returns `(text, problems, g0, g1)`: the NFC text;
+/// each problem as `(byte offset, kind, code or None, g0, g1)`, kind being a
+/// `marc8::ProblemKind::name` and g0/g1 the sets in force there; and the sets in force at the end.
+#[pyfunction]
+#[pyo3(signature = (data, g0 = marc8::BASIC_LATIN, g1 = marc8::EXTENDED_LATIN))]
+fn marc8_to_unicode(data: &[u8], g0: u8, g1: u8) -> (String, Vec<Marc8Problem>, u8, u8) {
+    let decoded = marc8::decode_from(data, marc8::Sets { g0, g1 });
+    let problems =
+        decoded.problems.iter().map(|p| (p.offset, p.kind.name(), p.kind.code(), p.sets.g0, p.sets.g1)).collect();
+    (decoded.text, problems, decoded.sets.g0, decoded.sets.g1)
 }
 
 #[pyfunction]
@@ -349,10 +480,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(parse_spec, m)?)?;
     m.add_function(wrap_pyfunction!(extract, m)?)?;
-    m.add_function(wrap_pyfunction!(records, m)?)?;
+    m.add_function(wrap_pyfunction!(read_records, m)?)?;
+    m.add_function(wrap_pyfunction!(marc8_to_unicode, m)?)?;
     m.add_function(wrap_pyfunction!(max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(_inject_panic, m)?)?;
     m.add_class::<PyBatches>()?;
+    m.add_class::<PyRecordReader>()?;
+    m.add_class::<PyRawRecord>()?;
     Ok(())
 }

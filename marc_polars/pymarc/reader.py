@@ -1,0 +1,355 @@
+"""Record-at-a-time readers: ISO 2709 (`MARCReader`), MARC-in-JSON and MARCMaker text."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import IO, Any, NamedTuple, Union
+
+from marc_polars._native import RawRecord, RecordReader
+from marc_polars.exceptions import MarcError
+from marc_polars.pymarc._decoded import DecodedRecord, native_records
+from marc_polars.pymarc.constants import END_OF_RECORD
+from marc_polars.pymarc.exceptions import (
+    EndOfRecordNotFound,
+    FatalReaderError,
+    PymarcException,
+    RecordLengthInvalid,
+    TruncatedRecord,
+)
+from marc_polars.pymarc.field import Field, Indicators, Subfield
+from marc_polars.pymarc.leader import Leader
+from marc_polars.pymarc.record import Record
+
+__all__ = ["Reader", "MARCReader", "map_records", "JSONReader", "MARCMakerReader"]
+
+#: What `MARCReader` reads: raw ISO 2709 bytes, a binary file object or a path.
+MarcSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes]]
+
+_END_OF_RECORD = END_OF_RECORD.encode("ascii")
+
+
+class Reader:
+    """Base class of the iterating readers."""
+
+
+class _Chunk(NamedTuple):
+    """The bytes taken from the stream for one record, and why they are not a record, if so."""
+
+    data: bytes
+    error: FatalReaderError | None = None
+
+
+def _read_up_to(file_handle: IO[bytes], size: int) -> bytes:
+    """Up to `size` bytes, fewer only at the end of the stream.
+
+    Unbuffered and pipe-like streams may return short reads before their end; asking again keeps
+    such a stream from looking truncated.
+    """
+    data = file_handle.read(size)
+    while data and len(data) < size:
+        more = file_handle.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _next_chunk(file_handle: IO[bytes]) -> _Chunk | None:
+    """Frame the next record of an ISO 2709 stream by its leader's record length.
+
+    Returns None at the end of the stream. Otherwise returns the bytes consumed for this record,
+    with `error` set when they cannot be a record: `TruncatedRecord` (the stream ends first),
+    `RecordLengthInvalid` (leader/00-04 is not a number) or `EndOfRecordNotFound` (the last byte
+    is not 0x1D). Each of these errors leaves the stream position unreliable, so a reader stops
+    after one. Nothing but the length and the terminator is checked here.
+    """
+    head = _read_up_to(file_handle, 5)
+    if not head:
+        return None
+    if len(head) < 5:
+        return _Chunk(head, TruncatedRecord())
+    try:
+        # int() rather than a digit check, so that lengths parse exactly as pymarc parses them.
+        length = int(head)
+    except ValueError:
+        return _Chunk(head, RecordLengthInvalid())
+    if length < 5:
+        # A length too small to cover its own digits reads the rest of the stream, as pymarc's
+        # read(length - 5) does.
+        rest = file_handle.read()
+    else:
+        rest = _read_up_to(file_handle, length - 5)
+    chunk = head + rest
+    if len(chunk) < length:
+        return _Chunk(chunk, TruncatedRecord())
+    if chunk[-1:] != _END_OF_RECORD:
+        return _Chunk(chunk, EndOfRecordNotFound())
+    return _Chunk(chunk)
+
+
+class MARCReader(Reader):
+    """Iterate over the records of ISO 2709 data: bytes, a binary file object or a path.
+
+    A record that cannot be read is yielded as None; `current_exception` then says why and
+    `current_chunk` holds its bytes. After a framing error (a `FatalReaderError`: bad length,
+    truncation, no end of record) iteration stops, since the next record's start is unknown.
+
+    With `to_unicode`, records are decoded from MARC-8 or UTF-8 according to leader/09;
+    `force_utf8` decodes UTF-8 whatever the leader says, `utf8_handling` is the codec error
+    handler ('strict', 'replace', 'ignore') and `file_encoding` the charset of records that are
+    neither. `permissive` is accepted for compatibility; bad records are always yielded as None.
+    """
+
+    _current_chunk: bytes | None = None
+    _current_exception: Exception | None = None
+    #: The record last read natively: its bytes become `current_chunk` only if asked for.
+    _current_raw: RawRecord | None = None
+    _exhausted = False
+
+    def __init__(
+        self,
+        marc_target: MarcSource,
+        to_unicode: bool = True,
+        force_utf8: bool = False,
+        hide_utf8_warnings: bool = False,
+        utf8_handling: str = "strict",
+        file_encoding: str = "iso8859-1",
+        permissive: bool = False,
+    ) -> None:
+        super().__init__()
+        self.to_unicode = to_unicode
+        self.force_utf8 = force_utf8
+        self.hide_utf8_warnings = hide_utf8_warnings
+        self.utf8_handling = utf8_handling
+        self.file_encoding = file_encoding
+        self.permissive = permissive
+        self.file_handle: IO[bytes]
+        if isinstance(marc_target, (bytes, bytearray, memoryview)):
+            self.file_handle = io.BytesIO(marc_target)
+        elif isinstance(marc_target, (str, os.PathLike)):
+            self.file_handle = open(marc_target, "rb")  # noqa: SIM115 - closed by close()
+        else:
+            self.file_handle = marc_target
+        # Records are decoded natively, in batches and in parallel, as long as the framing holds;
+        # after a framing error the rest is read here, the way pymarc reads it, from where the
+        # native reader stopped. Without `to_unicode` every record would take the slow path.
+        native = native_records(marc_target, self.file_handle, force_utf8) if to_unicode else None
+        self._native: RecordReader | None = native[0] if native else None
+        self._native_start = native[1] if native else 0
+
+    @property
+    def current_chunk(self) -> bytes | None:
+        """The bytes of the record last read, good or bad."""
+        if self._current_raw is not None:
+            self._current_chunk = self._current_raw.bytes()
+            self._current_raw = None
+        return self._current_chunk
+
+    @property
+    def current_exception(self) -> Exception | None:
+        """Why the record last read was yielded as None; None if it was read."""
+        return self._current_exception
+
+    def close(self) -> None:
+        """Close the file handle (also one passed in by the caller)."""
+        if self._native is not None:
+            self._native.close()
+            self._native = None
+        self.file_handle.close()
+
+    def __iter__(self) -> MARCReader:
+        return self
+
+    def __next__(self) -> Record | None:
+        if self._exhausted or isinstance(self._current_exception, FatalReaderError):
+            raise StopIteration
+        self._current_exception = None
+        self._current_chunk = None
+        self._current_raw = None
+        if self._native is not None:
+            raw = self._next_native()
+            if raw is not None:
+                if raw.regular:
+                    self._current_raw = raw
+                    return DecodedRecord.from_raw(raw, self.force_utf8)
+                self._current_chunk = raw.bytes()
+                return self._decode(self._current_chunk)
+        framed = _next_chunk(self.file_handle)
+        if framed is None:
+            self._current_chunk = b""
+            raise StopIteration
+        self._current_chunk = framed.data
+        if framed.error is not None:
+            self._current_exception = framed.error
+            return None
+        return self._decode(framed.data)
+
+    def _next_native(self) -> RawRecord | None:
+        """The next record from the native reader; None once it has stopped, with the file
+        handle positioned where the slow path takes over."""
+        assert self._native is not None
+        try:
+            return next(self._native)
+        except StopIteration:
+            # The native reader read the source to its end (not necessarily through the handle).
+            self._native = None
+            self._exhausted = True
+            self._current_chunk = b""
+            raise
+        except MarcError as error:
+            # A framing error: pymarc's own framing goes on from the record that has it.
+            self._native = None
+            self.file_handle.seek(self._native_start + (error.byte_offset or 0))
+            return None
+
+    def _decode(self, data: bytes) -> Record | None:
+        """`data` as a Record the way pymarc decodes it, or None with `current_exception` set."""
+        try:
+            return Record(
+                data,
+                to_unicode=self.to_unicode,
+                force_utf8=self.force_utf8,
+                hide_utf8_warnings=self.hide_utf8_warnings,
+                utf8_handling=self.utf8_handling,
+                file_encoding=self.file_encoding,
+            )
+        except Exception as exc:  # any decoding failure makes this one record None
+            self._current_exception = exc
+            return None
+
+
+def map_records(f: Callable[[Record | None], object], *files: MarcSource) -> None:
+    """Call `f` on every record of each of `files`, in order (None for unreadable records)."""
+    for source in files:
+        reader = MARCReader(source)
+        try:
+            for record in reader:
+                f(record)
+        finally:
+            # Close only what the reader opened itself; the caller's handles stay open.
+            if isinstance(source, (str, os.PathLike)):
+                reader.close()
+
+
+def _text_handle(target: Any, encoding: str | None) -> IO[str]:
+    """A text handle on a file object, an existing path, or the text itself."""
+    if isinstance(target, io.IOBase) or callable(getattr(target, "read", None)):
+        return target
+    if isinstance(target, os.PathLike) or (isinstance(target, str) and os.path.exists(target)):
+        return open(target, encoding=encoding)  # noqa: SIM115 - the caller closes it
+    if isinstance(target, (bytes, bytearray)):
+        return io.StringIO(bytes(target).decode(encoding or "utf-8"))
+    return io.StringIO(target)
+
+
+class JSONReader(Reader):
+    """Iterate over the records of MARC-in-JSON: one record object or an array of them.
+
+    `marc_target` is a file object, a path or the JSON text. The whole document is loaded at once
+    (`stream` is accepted, but not supported).
+    """
+
+    def __init__(
+        self,
+        marc_target: bytes | str | os.PathLike[str] | IO[str],
+        encoding: str = "utf-8",
+        stream: bool = False,
+    ) -> None:
+        self.encoding = encoding
+        self.file_handle = _text_handle(marc_target, encoding)
+        if stream:
+            sys.stderr.write("JSONReader cannot stream: all records are loaded into memory\n")
+        # strict=False: catalogue data does carry raw control characters inside strings.
+        self.records: Any = json.load(self.file_handle, strict=False)
+        if self.file_handle is not marc_target:
+            self.file_handle.close()  # opened (or wrapped) here, and read whole
+        self.iter: Iterator[dict[str, Any]] = self._objects()
+
+    def _objects(self) -> Iterator[dict[str, Any]]:
+        if isinstance(self.records, dict) or not hasattr(self.records, "__iter__"):
+            return iter([self.records])
+        return iter(self.records)
+
+    def __iter__(self) -> JSONReader:
+        # Each iteration starts over from the first record.
+        self.iter = self._objects()
+        return self
+
+    def __next__(self) -> Record:
+        obj = next(self.iter)
+        record = Record()
+        record.leader = Leader(obj["leader"])
+        for entry in obj["fields"]:
+            tag, value = next(iter(entry.items()))
+            if isinstance(value, dict) and "subfields" in value:
+                # Each subfield object normally holds one code; any extra codes are kept in order.
+                subfields = [
+                    Subfield(code=code, value=text)
+                    for sub in value["subfields"]
+                    for code, text in sub.items()
+                ]
+                field = Field(
+                    tag=tag,
+                    indicators=Indicators(value["ind1"], value["ind2"]),
+                    subfields=subfields,
+                )
+            else:
+                field = Field(tag=tag, data=value)
+            record.add_field(field)
+        return record
+
+
+class MARCMakerReader(Reader):
+    r"""Iterate over records in MARCMaker text, as `str(record)` and `TextWriter` write it.
+
+    `target` is a text file object, a path (read with `encoding`) or the text itself. Records are
+    separated by a blank line; each line is `=TAG  data`, with `=LDR` for the leader and
+    `=TAG  12$aone$btwo` for data fields. The text is read whole and the handle closed.
+    """
+
+    def __init__(
+        self, target: bytes | str | os.PathLike[str] | IO[str], encoding: str = "utf-8"
+    ) -> None:
+        file_handle = _text_handle(target, encoding)
+        try:
+            text = file_handle.read()
+        finally:
+            file_handle.close()
+        self.records: list[str] = text.split("\n\n")
+        self.iter: Iterator[str] = iter(self.records)
+
+    def _parse_line(self, line: str) -> Leader | Field:
+        """The leader or field that one MARCMaker line holds."""
+        if line[:1] != "=":
+            raise ValueError('Line should start with a "=".')
+        if line[4:6] != "  ":
+            raise ValueError("Tag should be separated from the rest of the field by two spaces.")
+        tag, data = line[1:4], line[6:]
+        if tag == "LDR":
+            return Leader(data)
+        if tag < "010":
+            return Field(tag, data=data)
+        # data[2] is the '$' of the first subfield; splitting after it leaves no empty piece.
+        subfields = [Subfield(piece[:1], piece[1:]) for piece in data[3:].split("$")]
+        return Field(tag, indicators=Indicators(data[0], data[1]), subfields=subfields)
+
+    def __iter__(self) -> MARCMakerReader:
+        return self
+
+    def __next__(self) -> Record:
+        text = next(self.iter)
+        record = Record()
+        for line in text.splitlines():
+            try:
+                parsed = self._parse_line(line)
+            except Exception as exc:
+                raise PymarcException(f'Unable to parse line "{line}"') from exc
+            if isinstance(parsed, Leader):
+                record.leader = parsed
+            else:
+                record.add_field(parsed)
+        return record

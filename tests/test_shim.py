@@ -1,0 +1,196 @@
+"""`marc_polars.pymarc` against pymarc 5.4.0, record for record.
+
+Both read the same bytes; every record must give the same title, author, ISBN, publisher,
+publication year, subjects, notes, `str()`, `as_marc()` and `as_dict()`, and every bad record the
+same `None` with the same exception. pymarc's own test suite runs against the shim in
+`test_pymarc_suite.py`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pymarc
+import pytest
+
+import marc_polars
+import marc_polars.pymarc as shim
+from marc_polars.pymarc._decoded import DecodedRecord
+
+from conftest import DATA, READABLE, TRUNCATED
+
+#: pymarc's own binary test files: MARC-8, UTF-8, UNIMARC and damaged records.
+PYMARC_FILES = [
+    "1251.dat", "alphatag.dat", "bad_eacc_encoding.dat", "bad_indicator.dat", "bad_marc8_escape.dat",
+    "bad_records.mrc", "bad_subfield_code.dat", "diacritic.dat", "marc.dat", "marc8-to-unicode.dat",
+    "marc8.dat", "multi_isbn.dat", "one.dat", "regression45.dat", "test.dat", "testunimarc.dat",
+    "utf8_errors.dat", "utf8_invalid.mrc", "utf8_with_leader_flag.dat", "utf8_without_leader_flag.dat",
+]
+OPTIONS = {
+    "default": {},
+    "force_utf8": {"force_utf8": True},
+    "replace": {"utf8_handling": "replace"},
+    "raw": {"to_unicode": False},
+}
+
+
+def attempt(read):
+    """What `read()` gives, or the name of the exception it raises (records read without
+    `to_unicode` hold bytes, on which some of pymarc's properties raise)."""
+    try:
+        return read()
+    except Exception as error:  # noqa: BLE001 - the exception is the answer compared
+        return ("raises", type(error).__name__)
+
+
+def describe(record) -> tuple:
+    """What a script reads from a record."""
+    return tuple(attempt(read) for read in (
+        lambda: record.title, lambda: record.author, lambda: record.isbn, lambda: record.publisher,
+        lambda: record.pubyear, lambda: [f.value() for f in record.subjects],
+        lambda: [f.value() for f in record.notes], lambda: str(record), record.as_marc, record.as_dict,
+    ))
+
+
+def outcomes(module, target, **options) -> list:
+    reader = module.MARCReader(target, **options)
+    out = []
+    for record in reader:
+        if record is None:
+            error = reader.current_exception
+            out.append(("None", type(error).__name__, str(error), reader.current_chunk))
+        else:
+            out.append(describe(record))
+    return out
+
+
+def pymarc_file(pymarc_test_dir: Path, name: str) -> bytes:
+    return (pymarc_test_dir / name).read_bytes()
+
+
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("name", PYMARC_FILES)
+def test_pymarc_test_files_read_the_same(pymarc_test_dir, name, options):
+    data = pymarc_file(pymarc_test_dir, name)
+    assert outcomes(shim, data, **options) == outcomes(pymarc, data, **options)
+
+
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("path", [*READABLE, TRUNCATED], ids=lambda p: p.name)
+def test_corpus_files_read_the_same(path, options):
+    data = path.read_bytes()
+    assert outcomes(shim, data, **options) == outcomes(pymarc, data, **options)
+
+
+class Unseekable(io.RawIOBase):
+    """A pipe-like stream: reads only, no `seek`, no `tell`."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self._inner.readinto(buffer)
+
+
+SOURCES = {
+    "bytes": lambda path: path.read_bytes(),
+    "bytearray": lambda path: bytearray(path.read_bytes()),
+    "memoryview": lambda path: memoryview(path.read_bytes()),
+    "str": str,
+    "pathlike": lambda path: path,
+    "file": lambda path: open(path, "rb"),
+    "BytesIO": lambda path: io.BytesIO(path.read_bytes()),
+    "unseekable": lambda path: Unseekable(path.read_bytes()),
+    "gzip": lambda path: gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(path.read_bytes()))),
+}
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+@pytest.mark.parametrize("path", [DATA / "traject__test_data.utf8.mrc", TRUNCATED], ids=lambda p: p.name)
+def test_every_source_reads_like_bytes_in_pymarc(path, kind):
+    reader_input = SOURCES[kind](path)
+    assert outcomes(shim, reader_input) == outcomes(pymarc, path.read_bytes())
+
+
+def test_a_framing_error_mid_file_hands_over_at_its_offset():
+    # Record 18 is cut short: 18 records are read natively, then pymarc's own reading reports
+    # the truncation and stops, as pymarc does.
+    reader = shim.MARCReader(TRUNCATED.read_bytes())
+    records = list(reader)
+    assert len(records) == 19 and records[-1] is None
+    assert all(type(r) is DecodedRecord for r in records[:-1])
+    assert isinstance(reader.current_exception, shim.exceptions.TruncatedRecord)
+    assert isinstance(reader.current_exception, marc_polars.MarcError)
+
+
+def test_the_fast_path_is_taken_for_utf8_records_and_not_for_marc8(pymarc_test_dir):
+    utf8 = list(shim.MARCReader(marc_polars.SAMPLE))
+    assert len(utf8) == 1000 and all(type(r) is DecodedRecord for r in utf8)
+    marc8 = list(shim.MARCReader(pymarc_file(pymarc_test_dir, "marc8.dat")))
+    assert marc8 and all(type(r) is shim.Record for r in marc8)
+    forced = list(shim.MARCReader(pymarc_file(pymarc_test_dir, "utf8_without_leader_flag.dat"), force_utf8=True))
+    assert forced and all(type(r) is DecodedRecord for r in forced)
+
+
+def test_fields_made_on_demand_are_the_fields_of_the_record():
+    record = next(iter(shim.MARCReader(marc_polars.SAMPLE)))
+    title = record["245"]
+    assert record["245"] is title and record.get("245") is title
+    assert "245" in record and "999" not in record and record.get("999") is None
+    with pytest.raises(KeyError):
+        record["999"]
+    assert title in record.fields and record.fields.index(title) == [f.tag for f in record.fields].index("245")
+    # Once the list is made, the record is an ordinary one: edits show everywhere.
+    title["a"] = "Changed"
+    record.remove_field(record["001"])
+    record.add_ordered_field(shim.Field("599", shim.Indicators(" ", " "), [shim.Subfield("a", "Note.")]))
+    again = shim.Record(record.as_marc())
+    assert again["245"]["a"] == "Changed" and "001" not in again and again["599"]["a"] == "Note."
+
+
+def test_edits_before_the_list_is_made_are_kept():
+    record = next(iter(shim.MARCReader(marc_polars.SAMPLE)))
+    record["245"].add_subfield("z", "added")
+    assert record.fields[[f.tag for f in record.fields].index("245")]["z"] == "added"
+    assert "added" in str(record)
+
+
+def test_close_stops_reading_and_closes_the_file():
+    handle = open(DATA / "traject__test_data.utf8.mrc", "rb")
+    reader = shim.MARCReader(handle)
+    next(reader)
+    reader.close()
+    assert handle.closed
+
+
+def test_dropping_a_reader_part_way_leaves_no_reader_thread():
+    code = (
+        "import gc, threading, marc_polars.pymarc as p, marc_polars as mp, os\n"
+        "r = p.MARCReader(mp.SAMPLE); next(r); del r; gc.collect()\n"
+        "names = [open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')]\n"
+        "print(sum(n == 'marc-polars-rea' for n in names))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "0"
+
+
+def test_marc_polars_reexports_the_reader():
+    assert marc_polars.MARCReader is shim.MARCReader
+
+
+@pytest.mark.slow
+def test_booksall_reads_the_same_as_pymarc(booksall):
+    with open(booksall, "rb") as ours, open(booksall, "rb") as theirs:
+        count = 0
+        for mine, reference in zip(shim.MARCReader(ours), pymarc.MARCReader(theirs), strict=True):
+            assert type(mine) is DecodedRecord
+            assert describe(mine) == describe(reference), f"record {count}"
+            count += 1
+    assert count == 250_000

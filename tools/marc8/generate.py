@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Writes src/marc8_tables.rs from the Library of Congress MARC-8 code tables.
+
+Usage (from the repository root, or anywhere):
+
+    python3 tools/marc8/generate.py
+
+Reads tools/marc8/codetables.xml.gz (see PROVENANCE.md beside it) and writes one sorted table per
+character set: (MARC-8 code, Unicode scalar value with a flag bit for combining marks). Each
+`<code>` maps to its `<ucs>` value, or to its `<alt>` value where `<ucs>` is empty, as pymarc's
+tables do. Only two codes have an empty `<ucs>`: the second halves of the double diacritics
+(ANSEL EC, ligature, and FB, double tilde). LC maps their first halves (EB, FA) to the single marks
+U+0361 and U+0360 that span both letters, so a second half after its first adds nothing: each set
+also lists its (second half, first half) pairs, and the decoder drops a second half that closes a
+first one. A second half on its own keeps its `<alt>`, U+FE21 or U+FE23.
+
+Standard library only, so it runs wherever Python 3 does.
+"""
+
+import gzip
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "codetables.xml.gz"
+TARGET = HERE.parent.parent / "src" / "marc8_tables.rs"
+
+# The Rust constant name of each set, by its ISO code (the final byte of its escape sequences).
+RUST_NAMES = {
+    0x42: "BASIC_LATIN",
+    0x45: "EXTENDED_LATIN",
+    0x67: "GREEK_SYMBOLS",
+    0x62: "SUBSCRIPTS",
+    0x70: "SUPERSCRIPTS",
+    0x32: "BASIC_HEBREW",
+    0x4E: "BASIC_CYRILLIC",
+    0x51: "EXTENDED_CYRILLIC",
+    0x33: "BASIC_ARABIC",
+    0x34: "EXTENDED_ARABIC",
+    0x53: "BASIC_GREEK",
+    0x31: "EACC",
+}
+MULTIBYTE = {0x31}
+
+# Codes outside EACC that the Innovative Interfaces (III) ILS writes in MARC-8 records for typographic
+# punctuation. LC does not define them; MARC::Charset (etc/additional-iii-characters.xml in the same
+# Debian source package as LC's tables) and pymarc decode them, and so does this decoder, as a
+# fallback after the EACC table.
+III_EXTRAS = [
+    (0x21203D, 0x2026, "HORIZONTAL ELLIPSIS"),
+    (0x212040, 0x201C, "LEFT DOUBLE QUOTATION MARK"),
+    (0x7F2014, 0x2014, "EM DASH"),
+    (0x7F2019, 0x2019, "RIGHT SINGLE QUOTATION MARK"),
+    (0x7F2020, 0x201D, "RIGHT DOUBLE QUOTATION MARK"),
+    (0x7F2122, 0x2122, "TRADE MARK SIGN"),
+]
+
+COMBINING_BIT = 1 << 31
+ENTRIES_PER_LINE = 6
+
+
+def text(element, tag):
+    return " ".join((element.findtext(tag) or "").split())
+
+
+def read_sets(root):
+    """{iso_code: (name, [(code, scalar, combining)], [(second half, first half)])} in file order.
+
+    The second halves are those of the double diacritics: their <marc_left_half> names the code of
+    the first half, whose <ucs> is the one Unicode mark spanning both letters.
+    """
+    sets = {}
+    for character_set in root.iter("characterSet"):
+        iso = int(character_set.get("ISOcode"), 16)
+        if iso in sets:
+            sys.exit(f"character set {iso:#x} appears twice")
+        entries = {}
+        halves = []
+        for code in character_set.iter("code"):
+            marc = int(text(code, "marc"), 16)
+            value = text(code, "ucs") or text(code, "alt")
+            if not value:
+                sys.exit(f"set {iso:#x} code {marc:#x} has neither <ucs> nor <alt>")
+            if marc in entries:
+                sys.exit(f"set {iso:#x} code {marc:#x} appears twice")
+            entries[marc] = (int(value, 16), text(code, "isCombining") == "true")
+            if text(code, "marc_left_half"):
+                halves.append((marc, int(text(code, "marc_left_half"), 16)))
+        rows = sorted((c, s, comb) for c, (s, comb) in entries.items())
+        sets[iso] = (character_set.get("name"), rows, sorted(halves))
+    return sets
+
+
+def is_control(code):
+    return code < 0x20 or 0x80 <= code < 0xA0
+
+
+def listed_as_g1(iso, entries):
+    """Whether LC lists the set's graphic characters at their G1 positions (0xA1-0xFE)."""
+    if iso in MULTIBYTE:
+        return False
+    graphic = [code for code, _, _ in entries if not is_control(code)]
+    high = [code >= 0x80 for code in graphic]
+    if any(high) and not all(high):
+        sys.exit(f"set {iso:#x} lists graphic characters in both halves")
+    return all(high)
+
+
+def check(sets):
+    if set(sets) != set(RUST_NAMES):
+        sys.exit(f"expected sets {sorted(map(hex, RUST_NAMES))}, found {sorted(map(hex, sets))}")
+    # The decoder copies printable ASCII straight through while Basic Latin is G0: check that LC
+    # maps it to itself.
+    basic = {code: (scalar, comb) for code, scalar, comb in sets[0x42][1]}
+    for byte in range(0x20, 0x7F):
+        if basic.get(byte) != (byte, False):
+            sys.exit(f"Basic Latin {byte:#x} does not map to itself")
+    for iso, (_, entries, halves) in sets.items():
+        codes = {code for code, _, _ in entries}
+        if any(second not in codes or first not in codes for second, first in halves):
+            sys.exit(f"set {iso:#x}: a double diacritic half is missing")
+        width = 3 if iso in MULTIBYTE else 1
+        for code, scalar, _ in entries:
+            if code >= 1 << (8 * width) or not 0 <= scalar <= 0x10FFFF or 0xD800 <= scalar <= 0xDFFF:
+                sys.exit(f"set {iso:#x}: bad entry {code:#x} -> {scalar:#x}")
+
+
+def rust_entries(entries):
+    cells = [f"({code:#x}, {scalar | (COMBINING_BIT if comb else 0):#x})" for code, scalar, comb in entries]
+    lines = [", ".join(cells[i : i + ENTRIES_PER_LINE]) + "," for i in range(0, len(cells), ENTRIES_PER_LINE)]
+    return "\n".join("    " + line for line in lines)
+
+
+def render(sets):
+    out = [
+        "// @generated by tools/marc8/generate.py from tools/marc8/codetables.xml.gz, the Library of",
+        "// Congress MARC-8 code tables (see tools/marc8/PROVENANCE.md). Do not edit by hand: change the",
+        "// generator and run `python3 tools/marc8/generate.py`.",
+        "",
+        "//! The MARC-8 character sets, one sorted table per set.",
+        "",
+        "/// Flag bit in a table value: the character is a combining mark.",
+        f"pub(crate) const COMBINING: u32 = {COMBINING_BIT:#x};",
+        "",
+        "/// A MARC-8 graphic character set as LC's code tables give it.",
+        "pub(crate) struct CharacterSet {",
+        "    pub name: &'static str,",
+        "    /// 3 for EACC, else 1.",
+        "    pub bytes_per_char: usize,",
+        "    /// LC lists the graphic characters at their G1 codes (0xA1-0xFE), not their G0 codes (0x21-0x7E).",
+        "    pub listed_as_g1: bool,",
+        "    /// `(code, scalar value | COMBINING if a combining mark)`, sorted by code.",
+        "    pub entries: &'static [(u32, u32)],",
+        "    /// `(second half, first half)` of each double diacritic (a mark spanning two letters, written",
+        "    /// in MARC-8 as two halves, one before each letter), sorted.",
+        "    pub second_halves: &'static [(u32, u32)],",
+        "}",
+        "",
+        "/// The set that escape sequences ending in `final_byte` designate, if LC's tables have it.",
+        "pub(crate) fn character_set(final_byte: u8) -> Option<&'static CharacterSet> {",
+        "    match final_byte {",
+    ]
+    for iso in sets:
+        out.append(f"        {iso:#04x} => Some(&{RUST_NAMES[iso]}),")
+    out += ["        _ => None,", "    }", "}", ""]
+    for iso, (name, entries, halves) in sets.items():
+        const = RUST_NAMES[iso]
+        second_halves = ", ".join(f"({second:#x}, {first:#x})" for second, first in halves)
+        out += [
+            f"/// {name}: {len(entries)} codes.",
+            f"pub(crate) static {const}: CharacterSet = CharacterSet {{",
+            f"    name: {name!r},".replace("'", '"'),
+            f"    bytes_per_char: {3 if iso in MULTIBYTE else 1},",
+            f"    listed_as_g1: {'true' if listed_as_g1(iso, entries) else 'false'},",
+            f"    entries: &{const}_ENTRIES,",
+            f"    second_halves: &[{second_halves}],",
+            "};",
+            "",
+            "#[rustfmt::skip]",
+            f"static {const}_ENTRIES: [(u32, u32); {len(entries)}] = [",
+            rust_entries(entries),
+            "];",
+            "",
+        ]
+    extras = sorted(III_EXTRAS)
+    out += [
+        "/// Codes outside EACC that the Innovative Interfaces (III) ILS writes for typographic punctuation;",
+        "/// LC does not define them. Looked up after the EACC table. Sorted by code.",
+        "#[rustfmt::skip]",
+        f"pub(crate) static III_EXTRAS: [(u32, u32); {len(extras)}] = [",
+    ]
+    out += [f"    ({code:#x}, {scalar:#x}), // {name}" for code, scalar, name in extras]
+    out += ["];", ""]
+    return "\n".join(out)
+
+
+def main():
+    with gzip.open(SOURCE) as xml:
+        sets = read_sets(ET.parse(xml).getroot())
+    check(sets)
+    TARGET.write_text(render(sets))
+    for iso, (name, entries, _) in sets.items():
+        print(f"{iso:#04x} {name}: {len(entries)} codes")
+    print(f"wrote {TARGET}")
+
+
+if __name__ == "__main__":
+    main()
