@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import IO, Union
+from typing import IO, Any, Union
 
 import polars as pl
 from polars.io.plugins import register_io_source
@@ -120,7 +120,7 @@ class _Columns:
     def names(self) -> list[str]:
         return [*self.made_from, *([self.source_column] if self.source_column else [])]
 
-    def native(self, names: Sequence[str]) -> dict[str, object]:
+    def native(self, names: Sequence[str]) -> dict[str, Any]:
         """The native reader's options to build just `names`."""
         made_from = [self.made_from[n] for n in names if n in self.made_from]
         specs = [(n, w) for n in names if (w := self.made_from.get(n)) is not None and w not in LOSSLESS_COLUMNS]
@@ -283,7 +283,7 @@ def scan_marc(
     plan = _Columns.of(columns, include_file_paths)
     sources = _expand(source, glob)
     schema = plan.schema(row_index_name)
-    starts = {i: s.tell() for i, s in enumerate(sources) if _is_stream(s) and _seekable(s)}
+    starts = {i: s.tell() for i, s in enumerate(sources) if _is_stream(s) and _seekable(s)}  # type: ignore[attr-defined]
     used = False
 
     def batches(
@@ -291,7 +291,7 @@ def scan_marc(
     ) -> Iterator[pl.DataFrame]:
         nonlocal used
         for i, start in starts.items():
-            sources[i].seek(start)  # type: ignore[union-attr]
+            sources[i].seek(start)  # type: ignore[attr-defined]
         if used and any(_is_stream(s) and i not in starts for i, s in enumerate(sources)):
             raise ValueError("this scan reads a stream that cannot seek: it can be collected only once")
         used = True
@@ -316,7 +316,7 @@ def scan_marc(
     )
 
 
-def _map_files(n_rows: int | None, options: dict[str, object]) -> bool:
+def _map_files(n_rows: int | None, options: dict[str, Any]) -> bool:
     """Whether a batched read maps its files rather than reading them in 4 MiB blocks.
 
     Batches with `fields` hold their input: read in blocks, each block is freed with its batch, so

@@ -171,14 +171,19 @@ def test_close_stops_reading_and_closes_the_file():
 
 
 def test_dropping_a_reader_part_way_leaves_no_reader_thread():
+    # 40 copies of the sample: far more than is read ahead, so the reader thread is still there
+    # after the first record, blocked until the consumer takes more.
     code = (
-        "import gc, threading, marc_polars.pymarc as p, marc_polars as mp, os\n"
-        "r = p.MARCReader(mp.SAMPLE); next(r); del r; gc.collect()\n"
-        "names = [open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')]\n"
-        "print(sum(n == 'marc-polars-rea' for n in names))\n"
+        "import gc, os, pathlib, marc_polars.pymarc as p, marc_polars as mp\n"
+        "def readers():\n"
+        "    names = [open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')]\n"
+        "    return sum(n == 'marc-polars-rea' for n in names)\n"
+        "r = p.MARCReader(pathlib.Path(mp.SAMPLE).read_bytes() * 40); next(r)\n"
+        "before = readers(); del r; gc.collect()\n"
+        "print(before, readers())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "0"
+    assert out.split() == ["1", "0"]
 
 
 def test_marc_polars_reexports_the_reader():

@@ -91,7 +91,16 @@ class DecodedRecord(Record):
         index = raw.find(tag) if isinstance(tag, str) else -1
         if index < 0:
             raise KeyError(tag)
-        return self._field_at(index)
+        # _field_at, inlined: this is the line every record-at-a-time script runs.
+        made = self._made
+        if made is None:
+            first = _make_field(raw.field(index))
+            self._made = {index: first}
+            return first
+        field = made.get(index)
+        if field is None:
+            field = made[index] = _make_field(raw.field(index))
+        return field
 
     def get(self, tag: str, default: Field | None = None) -> Field | None:  # type: ignore[override]
         raw = self._raw

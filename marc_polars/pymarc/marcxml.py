@@ -117,7 +117,7 @@ def parse_xml(xml_file: XmlSource, handler: ContentHandler) -> None:
 def map_xml(function: Callable[[Record], object], *files: XmlSource) -> None:
     """Call `function` on each record of each MARCXML file, as it is parsed."""
     handler = XmlHandler()
-    handler.process_record = function  # type: ignore[method-assign]
+    handler.process_record = function  # type: ignore[method-assign,assignment]
     for xml_file in files:
         parse_xml(xml_file, handler)
 
@@ -148,10 +148,12 @@ def record_to_xml_node(record: Record, quiet: bool = False, namespace: bool = Fa
     """
     marc8: MARC8ToUnicode | None = None
 
-    def text(value: str | bytes) -> str:
+    def text(value: str | bytes | None) -> str:
         nonlocal marc8
         if isinstance(value, str):
             return value
+        if value is None:  # a control field without data: MARC-8 conversion of nothing
+            return ""
         if marc8 is None:
             marc8 = MARC8ToUnicode(quiet=quiet)
         return marc8.translate(value)
@@ -165,11 +167,11 @@ def record_to_xml_node(record: Record, quiet: bool = False, namespace: bool = Fa
     ET.SubElement(root, "leader").text = str(record.leader)
     for field in record.fields:
         if field.control_field:
-            node = ET.SubElement(root, "controlfield", tag=field.tag)
+            node = ET.SubElement(root, "controlfield", {"tag": field.tag})
             node.text = text(field.data)
         else:
             node = ET.SubElement(
-                root, "datafield", ind1=field.indicator1, ind2=field.indicator2, tag=field.tag
+                root, "datafield", {"ind1": field.indicator1, "ind2": field.indicator2, "tag": field.tag}
             )
             for subfield in field.subfields:
                 ET.SubElement(node, "subfield", code=subfield.code).text = text(subfield.value)

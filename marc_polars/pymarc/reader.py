@@ -170,9 +170,21 @@ class MARCReader(Reader):
         self._current_exception = None
         self._current_chunk = None
         self._current_raw = None
-        if self._native is not None:
-            raw = self._next_native()
-            if raw is not None:
+        native = self._native
+        if native is not None:
+            try:
+                raw = next(native)
+            except StopIteration:
+                # The native reader read the source to its end (not necessarily through the handle).
+                self._native = None
+                self._exhausted = True
+                self._current_chunk = b""
+                raise
+            except MarcError as error:
+                # A framing error: pymarc's own framing goes on from the record that has it.
+                self._native = None
+                self.file_handle.seek(self._native_start + (error.byte_offset or 0))
+            else:
                 if raw.regular:
                     self._current_raw = raw
                     return DecodedRecord.from_raw(raw, self.force_utf8)
@@ -187,24 +199,6 @@ class MARCReader(Reader):
             self._current_exception = framed.error
             return None
         return self._decode(framed.data)
-
-    def _next_native(self) -> RawRecord | None:
-        """The next record from the native reader; None once it has stopped, with the file
-        handle positioned where the slow path takes over."""
-        assert self._native is not None
-        try:
-            return next(self._native)
-        except StopIteration:
-            # The native reader read the source to its end (not necessarily through the handle).
-            self._native = None
-            self._exhausted = True
-            self._current_chunk = b""
-            raise
-        except MarcError as error:
-            # A framing error: pymarc's own framing goes on from the record that has it.
-            self._native = None
-            self.file_handle.seek(self._native_start + (error.byte_offset or 0))
-            return None
 
     def _decode(self, data: bytes) -> Record | None:
         """`data` as a Record the way pymarc decodes it, or None with `current_exception` set."""
