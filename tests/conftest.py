@@ -15,7 +15,11 @@ from benchmarks import fetch_data  # noqa: E402
 #: The truncated download, tested for its error; every other file in tests/data reads whole.
 TRUNCATED = DATA / "marc4j__008008027.mrc"
 #: Real files that read without error (UTF-8 or plain ASCII), all of which pymarc reads too.
-READABLE = sorted(p for p in DATA.iterdir() if p.suffix != ".md" and p != TRUNCATED)
+READABLE = sorted(p for p in DATA.iterdir() if p.is_file() and p.suffix not in (".md", ".txt") and p != TRUNCATED)
+#: Real MARC-8 files (leader/09 blank), of every script MARC-8 has.
+MARC8 = sorted((DATA / "marc8").iterdir())
+#: Damaged files from real life: bad lengths, directories, indicators, encodings, truncations.
+BROKEN = sorted((DATA / "broken").iterdir())
 
 
 def record_lengths(data: bytes) -> list[int]:

@@ -21,7 +21,7 @@ import marc_polars
 import marc_polars.pymarc as shim
 from marc_polars.pymarc._decoded import DecodedRecord
 
-from conftest import DATA, READABLE, TRUNCATED
+from conftest import BROKEN, DATA, MARC8, READABLE, TRUNCATED
 
 #: pymarc's own binary test files: MARC-8, UTF-8, UNIMARC and damaged records.
 PYMARC_FILES = [
@@ -80,7 +80,7 @@ def test_pymarc_test_files_read_the_same(pymarc_test_dir, name, options):
 
 
 @pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
-@pytest.mark.parametrize("path", [*READABLE, TRUNCATED], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*READABLE, TRUNCATED, *MARC8, *BROKEN], ids=lambda p: p.name)
 def test_corpus_files_read_the_same(path, options):
     data = path.read_bytes()
     assert outcomes(shim, data, **options) == outcomes(pymarc, data, **options)
