@@ -60,18 +60,23 @@ def read_records(
     chunk_size: int = ...,
 ) -> RecordReader: ...
 def marc8_to_unicode(
-    data: bytes, g0: int = 0x42, g1: int = 0x45
+    data: bytes | str, g0: int = 0x42, g1: int = 0x45, *, dialect: str = "marc21"
 ) -> tuple[str, list[tuple[int, str, int | None, int, int]], int, int]:
     """MARC-8 to NFC text, from the sets with final bytes g0/g1 (Basic Latin, ANSEL).
 
     Returns (text, problems, g0, g1): g0/g1 are the sets in force at the end. Each problem is
-    (byte offset, kind, code, g0, g1), g0/g1 being the sets in force there, and kind one of:
+    (offset, kind, code, g0, g1), g0/g1 being the sets in force there, and kind one of:
     "unmapped_code" (code: the one- or three-byte code; a space was written),
     "truncated_multibyte" (code: the bytes of the cut EACC character; a space was written),
     "truncated_escape" (ESC written as U+001B, the bytes after it read as characters),
     "unknown_escape" (the ESC was dropped), "nonstandard_escape" (ESC F with no intermediate,
     designated as G0), "unknown_character_set" (code: its final byte), "dangling_combining"
-    (combining marks with no base at the end, dropped).
+    (combining marks with no base at the end, dropped), "pymarc_raises" (pymarc dialect: an
+    escape sequence cut short where pymarc raises; decoding stopped there).
+
+    dialect "marc21" follows MARC 21; "pymarc" reads as pymarc 5.4's marc8_to_unicode does, for
+    scripts moved from pymarc, and also takes a str, each code point read as a byte (offsets are
+    then character indices).
     """
 def max_threads() -> int: ...
 def set_max_threads(threads: int) -> None: ...

@@ -1,12 +1,12 @@
 //! MARC-8 to Unicode.
 //!
 //! MARC-8 is the ISO 2022-style encoding of MARC 21 records whose leader/09 is blank. Two graphic
-//! sets are in force at a time: G0 for the bytes 0x21-0x7E (Basic Latin unless an escape sequence
-//! says otherwise) and G1 for 0xA1-0xFE (ANSEL, the Extended Latin set, unless...). Escape sequences
-//! designate other sets: Greek, Cyrillic, Hebrew, Arabic, the MARC subscript, superscript and Greek
-//! symbol sets, and EACC, whose CJK characters take three bytes each. Combining diacritics come
-//! before their base letter in MARC-8 and after it in Unicode. The tables are LC's
-//! ([`crate::marc8_tables`], generated from its code tables).
+//! sets are in force at a time: G0 for the bytes 0x21-0x7E, Basic Latin by default, and G1 for
+//! 0xA1-0xFE, ANSEL (Extended Latin) by default. Escape sequences designate other sets: Greek,
+//! Cyrillic, Hebrew, Arabic, the MARC subscript, superscript and Greek symbol sets, and EACC, whose
+//! CJK characters take three bytes each. Combining diacritics come before their base letter in
+//! MARC-8 and after it in Unicode. The tables are LC's (`marc8_tables`, generated from its code
+//! tables by `tools/marc8/generate.py`).
 //!
 //! [`decode`] gives the same text as pymarc 5.4's `marc8_to_unicode` on well-formed input, NFC
 //! normalised as pymarc does, and follows pymarc on damaged input where MARC 21 leaves the choice
@@ -26,7 +26,12 @@
 //!   U+FE20-U+FE23, which LC keeps as `<alt>` values "not recommended"; a second half with no first
 //!   before it still gets its `<alt>`.)
 //!
-//! Every problem is reported with its byte offset; decoding never fails.
+//! [`Dialect::Pymarc`] reads MARC-8 as pymarc does instead, departures included: it exists for
+//! scripts moved from pymarc to `marc_polars.pymarc`, which must get the text pymarc gave them.
+//! [`decode_pymarc_text`] is pymarc's reading of text it is given instead of bytes.
+//!
+//! Every problem is reported with its offset; decoding never fails (in the pymarc dialect it stops
+//! where pymarc raises, and says so).
 
 use std::fmt;
 
@@ -43,6 +48,31 @@ const ESC: u8 = 0x1B;
 const SPACE: char = ' ';
 /// What a dangling escape sequence is written as (pymarc keeps it too: it helps find the damage).
 const ESCAPE_CHAR: char = '\u{1b}';
+
+/// Whose reading of MARC-8 to follow where MARC 21 and pymarc 5.4 part ways.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// MARC 21 as LC specifies it (see the module documentation).
+    #[default]
+    Marc21,
+    /// pymarc 5.4's `marc8_to_unicode`, for scripts moved from pymarc, which must get the text
+    /// pymarc gave them. Where it differs from [`Dialect::Marc21`]:
+    /// - every code is looked up in the table of the set in force by the code itself, not by its
+    ///   position in the set: a set LC lists at its G1 codes has no characters as G0 (`ESC ( Q`
+    ///   then 0x4A is a space), one listed at its G0 codes none as G1, and no set but Basic Latin
+    ///   has the space ([`ProblemKind::UnmappedCode`] `0x20`, though a space is written);
+    /// - escape sequences are read as pymarc reads them: `ESC $ ) F` and `ESC $ - F` designate the
+    ///   set `)` or `-` as G0 (F is then read as a character), `ESC ) ! E` designates `!` as G1, and
+    ///   the byte after `ESC F` (such as `ESC b`) is read as a character even when it is an ESC;
+    /// - while EACC is G0, every character takes three bytes, whatever they are (an ESC among them
+    ///   included), and one cut short by the end of the input is read as the code 0x20 (reported
+    ///   as [`ProblemKind::TruncatedMultibyte`], then as unmapped);
+    /// - a double diacritic is two half marks, U+FE20 and U+FE21, or U+FE22 and U+FE23;
+    /// - five EACC codes are what pymarc's older tables make of them (see `tools/marc8/generate.py`);
+    /// - where pymarc raises on an escape sequence cut short by the end of the input, decoding stops
+    ///   with [`ProblemKind::PymarcRaises`].
+    Pymarc,
+}
 
 /// The sets designated as G0 and G1, by the final bytes of their escape sequences (LC's ISO codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,7 +102,8 @@ pub struct Decoded {
 /// Something in the input that is not well-formed MARC-8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Problem {
-    /// Byte offset in the input where it starts.
+    /// Where it starts: a byte offset (a character's index for [`decode_pymarc_text`]). Only for an
+    /// EACC character the pymarc dialect starts reading at the very end can it be the input's length.
     pub offset: usize,
     pub kind: ProblemKind,
     /// The sets in force there.
@@ -85,7 +116,8 @@ pub enum ProblemKind {
     /// set LC defines: a space was written.
     UnmappedCode(u32),
     /// An EACC character cut short by the end of the input or by an escape sequence (the code holds
-    /// the bytes there were): a space was written.
+    /// the bytes there were): a space was written. (In the pymarc dialect only the end cuts one
+    /// short, and the space comes with an [`ProblemKind::UnmappedCode`] `0x20`, as pymarc reads it.)
     TruncatedMultibyte(u32),
     /// An escape sequence cut short by the end of the input: the ESC was written as U+001B and the
     /// bytes after it read as characters.
@@ -100,6 +132,9 @@ pub enum ProblemKind {
     UnknownCharacterSet(u8),
     /// Combining marks at the end with no base character after them: dropped, as pymarc does.
     DanglingCombining,
+    /// Pymarc dialect only: an escape sequence cut short by the end of the input where pymarc reads
+    /// past the end and raises (`ord()` of nothing). Decoding stopped there.
+    PymarcRaises,
 }
 
 impl ProblemKind {
@@ -113,6 +148,7 @@ impl ProblemKind {
             ProblemKind::NonstandardEscape => "nonstandard_escape",
             ProblemKind::UnknownCharacterSet(_) => "unknown_character_set",
             ProblemKind::DanglingCombining => "dangling_combining",
+            ProblemKind::PymarcRaises => "pymarc_raises",
         }
     }
 
@@ -137,6 +173,7 @@ impl fmt::Display for Problem {
             ProblemKind::NonstandardEscape => write!(f, "escape sequence without intermediate byte")?,
             ProblemKind::UnknownCharacterSet(final_byte) => write!(f, "unknown character set {final_byte:#04x}")?,
             ProblemKind::DanglingCombining => write!(f, "combining marks with no base character")?,
+            ProblemKind::PymarcRaises => write!(f, "escape sequence cut short where pymarc fails")?,
         }
         write!(f, " (G0 {:#04x}, G1 {:#04x})", self.sets.g0, self.sets.g1)
     }
@@ -144,28 +181,46 @@ impl fmt::Display for Problem {
 
 /// Decodes MARC-8 bytes starting from MARC 21's default sets, as for one subfield.
 pub fn decode(bytes: &[u8]) -> Decoded {
-    decode_from(bytes, Sets::default())
+    decode_with(bytes, Sets::default(), Dialect::Marc21)
 }
 
 /// Decodes MARC-8 bytes starting from the given sets.
 pub fn decode_from(bytes: &[u8], sets: Sets) -> Decoded {
-    // Most values are printable ASCII, which Basic Latin maps to itself.
+    decode_with(bytes, sets, Dialect::Marc21)
+}
+
+/// Decodes MARC-8 bytes starting from the given sets, in the given dialect.
+pub fn decode_with(bytes: &[u8], sets: Sets, dialect: Dialect) -> Decoded {
+    // Most values are printable ASCII, which Basic Latin maps to itself (in both dialects).
     if sets.g0 == BASIC_LATIN && bytes.iter().all(|&b| is_printable_ascii(b)) {
         let text = std::str::from_utf8(bytes).map(str::to_owned).unwrap_or_default();
         return Decoded { text, problems: Vec::new(), sets };
     }
-    let mut decoder = Decoder {
-        bytes,
-        pos: 0,
-        sets,
-        text: String::with_capacity(bytes.len()),
-        pending_marks: String::new(),
-        first_pending_mark: 0,
-        open_first_half: None,
-        problems: Vec::new(),
-    };
+    let mut decoder = Decoder::new(bytes, sets);
     while decoder.pos < bytes.len() {
-        decoder.step();
+        match dialect {
+            Dialect::Marc21 => decoder.step(),
+            Dialect::Pymarc => decoder.pymarc_step(),
+        }
+    }
+    decoder.finish()
+}
+
+/// pymarc's reading of text it is given instead of MARC-8 bytes (its `map_marc8_record` does that
+/// to records already decoded), in the pymarc dialect: each character's code point is looked up as
+/// if it were a byte. pymarc compares each character with the bytes `b"\x1b"`, which no text
+/// equals, so no escape sequence is ever recognised and the sets stay as given.
+///
+/// Takes code points, not `&str`: a Python string may hold lone surrogates. Problem offsets are
+/// indices into `code_points`.
+pub fn decode_pymarc_text(code_points: &[u32], sets: Sets) -> Decoded {
+    if sets.g0 == BASIC_LATIN && code_points.iter().all(|&c| u8::try_from(c).is_ok_and(is_printable_ascii)) {
+        let text = code_points.iter().filter_map(|&c| char::from_u32(c)).collect();
+        return Decoded { text, problems: Vec::new(), sets };
+    }
+    let mut decoder = Decoder::new(code_points, sets);
+    while decoder.pos < code_points.len() {
+        decoder.pymarc_character();
     }
     decoder.finish()
 }
@@ -221,6 +276,52 @@ fn designation(after_esc: &[u8], final_at: usize, graphic: Graphic) -> Escape {
     }
 }
 
+/// An escape sequence as pymarc 5.4 reads it, from the bytes after its ESC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PymarcEscape {
+    /// `(`, `,` or `$` then the final byte designate G0, `)` or `-` then the final byte G1, and
+    /// `$ ,` then the final byte G0. Whatever the final byte is: `ESC $ ) 1` designates `)` as G0,
+    /// `ESC ) ! E` designates `!` as G1. `length` bytes after the ESC.
+    Designation { graphic: Graphic, final_byte: u8, length: usize },
+    /// `ESC F` for a set LC defines, or `ESC s` for Basic Latin (the byte here is F or `s`):
+    /// designated as G0, and the byte after it is read as a character, whatever it is.
+    ShortForm(u8),
+    /// ESC then `(`, `,` or `$` and the end: the ESC is kept as text (U+001B), the byte after it
+    /// read as a character.
+    KeptAsText,
+    /// ESC then a byte that starts no escape sequence: the ESC is read as a character (a control,
+    /// dropped, or the first byte of an EACC character).
+    NotAnEscape,
+    /// pymarc reads a final byte past the end of the input and raises.
+    Raises,
+}
+
+/// Reads an escape sequence as pymarc 5.4 does (its checks, in its order), from the bytes after
+/// the ESC.
+fn read_pymarc_escape(after_esc: &[u8]) -> PymarcEscape {
+    match *after_esc {
+        [] => PymarcEscape::Raises,
+        [b'(' | b',' | b'$'] => PymarcEscape::KeptAsText,
+        [b'$', b',', ref rest @ ..] => match rest.first() {
+            Some(&final_byte) => PymarcEscape::Designation { graphic: Graphic::G0, final_byte, length: 3 },
+            None => PymarcEscape::Raises,
+        },
+        [b'(' | b',' | b'$', final_byte, ..] => {
+            PymarcEscape::Designation { graphic: Graphic::G0, final_byte, length: 2 }
+        }
+        [b')' | b'-'] => PymarcEscape::Raises,
+        [b')' | b'-', final_byte, ..] => PymarcEscape::Designation { graphic: Graphic::G1, final_byte, length: 2 },
+        [first, ..] if first == b's' || character_set(first).is_some() => PymarcEscape::ShortForm(first),
+        _ => PymarcEscape::NotAnEscape,
+    }
+}
+
+/// Whether MARC 21 defines `ESC F` (technique 1): the subscript, superscript and Greek symbol
+/// sets, and `ESC s` back to Basic Latin.
+fn is_technique_1(byte_after_esc: u8) -> bool {
+    matches!(byte_after_esc, b'b' | b'p' | b'g' | b's')
+}
+
 /// The code a byte has in `set`, whose table lists it at its G0 or its G1 code.
 fn code_in_set(set: &CharacterSet, byte: u8) -> u32 {
     let position = byte & 0x7F;
@@ -231,28 +332,152 @@ fn lookup(entries: &[(u32, u32)], code: u32) -> Option<u32> {
     entries.binary_search_by_key(&code, |&(c, _)| c).ok().and_then(|i| entries.get(i)).map(|&(_, value)| value)
 }
 
+/// What pymarc's tables give for `code` in `set`.
+fn pymarc_lookup(set: &CharacterSet, code: u32) -> Option<u32> {
+    lookup(set.pymarc_overrides, code).or_else(|| lookup(set.entries, code))
+}
+
+/// pymarc's code for an EACC character: the first unit times 65536, plus the second times 256,
+/// plus the third. From bytes that is the three bytes in order; code points from text may make it
+/// too large for any table, and it is then reported as `u32::MAX`.
+fn pymarc_multibyte_code(units: [u32; 3]) -> u32 {
+    let [first, second, third] = units.map(u64::from);
+    u32::try_from(first * 65536 + second * 256 + third).unwrap_or(u32::MAX)
+}
+
 fn is_printable_ascii(byte: u8) -> bool {
     (0x20..0x7F).contains(&byte)
 }
 
-struct Decoder<'a> {
-    bytes: &'a [u8],
+fn is_multibyte(final_byte: u8) -> bool {
+    character_set(final_byte).is_some_and(|set| set.bytes_per_char == 3)
+}
+
+/// Decodes a sequence of units: bytes, or for [`decode_pymarc_text`] code points.
+struct Decoder<'a, U> {
+    input: &'a [U],
+    /// Where the next character or escape sequence starts. In the pymarc dialect it may pass the
+    /// end after an EACC character cut short.
     pos: usize,
     sets: Sets,
     text: String,
     /// Combining marks read but not yet written: they follow their base character in Unicode.
     pending_marks: String,
-    /// Where the oldest of them was, to report marks left without a base.
-    first_pending_mark: usize,
+    /// What to report if no base character comes for them: where the oldest was.
+    dangling: Option<Problem>,
     /// The first half of a double diacritic read last, by set and code, until its second half.
     open_first_half: Option<(&'static str, u32)>,
     problems: Vec<Problem>,
 }
 
-impl Decoder<'_> {
+impl<'a, U: Copy + Into<u32>> Decoder<'a, U> {
+    fn new(input: &'a [U], sets: Sets) -> Self {
+        Decoder {
+            input,
+            pos: 0,
+            sets,
+            text: String::with_capacity(input.len()),
+            pending_marks: String::new(),
+            dangling: None,
+            open_first_half: None,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Pymarc dialect: the character at `pos`, one unit or, while EACC is G0, three, read without
+    /// looking for an escape sequence.
+    fn pymarc_character(&mut self) {
+        let multibyte = is_multibyte(self.sets.g0);
+        let code = if multibyte {
+            self.pymarc_multibyte_code()
+        } else {
+            self.input.get(self.pos).map_or(0, |&unit| unit.into())
+        };
+        self.pymarc_code(code, multibyte);
+        self.pos += if multibyte { 3 } else { 1 };
+    }
+
+    /// The three units of an EACC character at `pos`; pymarc reads one cut short by the end as a
+    /// space, 0x20, which EACC does not have.
+    fn pymarc_multibyte_code(&mut self) -> u32 {
+        let rest = self.input.get(self.pos..).unwrap_or_default();
+        if let [first, second, third, ..] = *rest {
+            return pymarc_multibyte_code([first.into(), second.into(), third.into()]);
+        }
+        let cut_short = rest.iter().fold(0, |code: u32, &unit| code.saturating_mul(256).saturating_add(unit.into()));
+        self.problem(self.pos, ProblemKind::TruncatedMultibyte(cut_short));
+        u32::from(b' ')
+    }
+
+    /// Pymarc dialect: the character with this code, looked up by the code itself.
+    fn pymarc_code(&mut self, code: u32, multibyte: bool) {
+        // pymarc drops control characters, C0 and C1 (it looks 0x80 up in G0, where no set has it).
+        if code < 0x20 || (0x81..0xA0).contains(&code) {
+            return;
+        }
+        // High codes are G1's, except in EACC, whose three-byte codes are all G0's.
+        let final_byte = if code > 0x80 && !multibyte { self.sets.g1 } else { self.sets.g0 };
+        if let Some(value) = character_set(final_byte).and_then(|set| pymarc_lookup(set, code)) {
+            return self.write_value(value);
+        }
+        if let Some(c) = lookup(&III_EXTRAS, code).and_then(char::from_u32) {
+            // As in pymarc: not a base for pending combining marks.
+            return self.text.push(c);
+        }
+        self.problem(self.pos, ProblemKind::UnmappedCode(code));
+        self.write_base(SPACE);
+    }
+
+    /// A table value: a combining mark waits for its base character, anything else is written.
+    fn write_value(&mut self, value: u32) {
+        let c = char::from_u32(value & !COMBINING).unwrap_or(char::REPLACEMENT_CHARACTER);
+        if value & COMBINING == 0 {
+            return self.write_base(c);
+        }
+        if self.pending_marks.is_empty() {
+            self.dangling = Some(Problem { offset: self.pos, kind: ProblemKind::DanglingCombining, sets: self.sets });
+        }
+        self.pending_marks.push(c);
+    }
+
+    /// A base character, then the combining marks that came before it, in their order.
+    fn write_base(&mut self, c: char) {
+        self.text.push(c);
+        if !self.pending_marks.is_empty() {
+            self.text.push_str(&self.pending_marks);
+            self.pending_marks.clear();
+        }
+    }
+
+    fn designate(&mut self, start: usize, graphic: Graphic, final_byte: u8) {
+        match graphic {
+            Graphic::G0 => self.sets.g0 = final_byte,
+            Graphic::G1 => self.sets.g1 = final_byte,
+        }
+        if character_set(final_byte).is_none() {
+            self.problem(start, ProblemKind::UnknownCharacterSet(final_byte));
+        }
+    }
+
+    fn problem(&mut self, offset: usize, kind: ProblemKind) {
+        self.problems.push(Problem { offset, kind, sets: self.sets });
+    }
+
+    fn finish(mut self) -> Decoded {
+        if let Some(dangling) = self.dangling.filter(|_| !self.pending_marks.is_empty()) {
+            // Reported where the marks were, not where the input ended: problems stay in input order.
+            let at = self.problems.partition_point(|p| p.offset <= dangling.offset);
+            self.problems.insert(at, dangling);
+        }
+        Decoded { text: nfc(self.text), problems: self.problems, sets: self.sets }
+    }
+}
+
+/// The MARC 21 dialect, and the pymarc dialect's escape sequences, which only bytes have.
+impl Decoder<'_, u8> {
     /// Decodes what starts at `pos` (a character, an escape sequence or a control) and moves past it.
     fn step(&mut self) {
-        let Some(&byte) = self.bytes.get(self.pos) else { return };
+        let Some(&byte) = self.input.get(self.pos) else { return };
         match byte {
             ESC => self.escape(),
             _ if self.sets.g0 == BASIC_LATIN && is_printable_ascii(byte) => self.ascii_run(),
@@ -261,8 +486,8 @@ impl Decoder<'_> {
                 self.write_base(SPACE);
                 self.pos += 1;
             }
-            // Controls: field and subfield delimiters have been cut off by now; pymarc drops the
-            // rest, NSB/NSE and the joiners (0x88-0x8E) included.
+            // Control characters are dropped, as pymarc drops them: delimiters, NSB/NSE and the
+            // joiners (0x88-0x8E) included.
             0x00..=0x1F | 0x81..=0x9F => self.pos += 1,
             // pymarc looks 0x80 up in G0, where no set has it.
             0x80 => self.unmapped(u32::from(byte), 1),
@@ -273,7 +498,7 @@ impl Decoder<'_> {
 
     /// Printable ASCII while G0 is Basic Latin, which LC maps to itself: copied as it is.
     fn ascii_run(&mut self) {
-        let rest = self.bytes.get(self.pos..).unwrap_or_default();
+        let rest = self.input.get(self.pos..).unwrap_or_default();
         let end = rest.iter().position(|&b| !is_printable_ascii(b)).unwrap_or(rest.len());
         let run = rest.get(..end).unwrap_or_default();
         if let Some((&first, others)) = run.split_first() {
@@ -322,7 +547,7 @@ impl Decoder<'_> {
         let mut code = u32::from(lead & 0x7F);
         let mut length = 1;
         while length < 3 {
-            match self.bytes.get(self.pos + length) {
+            match self.input.get(self.pos + length) {
                 Some(&byte) if byte != ESC => code = code << 8 | u32::from(if in_g1 { byte & 0x7F } else { byte }),
                 _ => break,
             }
@@ -344,32 +569,30 @@ impl Decoder<'_> {
 
     fn escape(&mut self) {
         let start = self.pos;
-        let after_esc = self.bytes.get(start + 1..).unwrap_or_default();
+        let after_esc = self.input.get(start + 1..).unwrap_or_default();
         match read_escape(after_esc) {
             Escape::Designation { graphic, final_byte, length, standard } => {
                 if !standard {
                     self.problem(start, ProblemKind::NonstandardEscape);
                 }
-                match graphic {
-                    Graphic::G0 => self.sets.g0 = final_byte,
-                    Graphic::G1 => self.sets.g1 = final_byte,
-                }
-                if character_set(final_byte).is_none() {
-                    self.problem(start, ProblemKind::UnknownCharacterSet(final_byte));
-                }
+                self.designate(start, graphic, final_byte);
                 self.pos += 1 + length;
             }
-            Escape::Truncated => {
-                self.problem(start, ProblemKind::TruncatedEscape);
-                // Not a base character: pending marks still wait for one, as in pymarc.
-                self.text.push(ESCAPE_CHAR);
-                self.pos += 1;
-            }
+            Escape::Truncated => self.keep_escape_as_text(),
             Escape::Unknown => {
                 self.problem(start, ProblemKind::UnknownEscape);
                 self.pos += 1;
             }
         }
+    }
+
+    /// An escape sequence cut short by the end: the ESC is written, the bytes after it are read as
+    /// characters.
+    fn keep_escape_as_text(&mut self) {
+        self.problem(self.pos, ProblemKind::TruncatedEscape);
+        // Not a base character: pending marks still wait for one, as in pymarc.
+        self.text.push(ESCAPE_CHAR);
+        self.pos += 1;
     }
 
     /// A space for a code the set in force lacks.
@@ -379,39 +602,55 @@ impl Decoder<'_> {
         self.pos += length;
     }
 
-    /// A table value: a combining mark waits for its base character, anything else is written.
-    fn write_value(&mut self, value: u32) {
-        let c = char::from_u32(value & !COMBINING).unwrap_or(char::REPLACEMENT_CHARACTER);
-        if value & COMBINING == 0 {
-            return self.write_base(c);
-        }
-        if self.pending_marks.is_empty() {
-            self.first_pending_mark = self.pos;
-        }
-        self.pending_marks.push(c);
-    }
-
-    /// A base character, then the combining marks that came before it, in their order.
-    fn write_base(&mut self, c: char) {
-        self.text.push(c);
-        if !self.pending_marks.is_empty() {
-            self.text.push_str(&self.pending_marks);
-            self.pending_marks.clear();
+    /// Pymarc dialect: an escape sequence or a character, whichever pymarc sees at `pos`.
+    fn pymarc_step(&mut self) {
+        if self.input.get(self.pos) == Some(&ESC) {
+            self.pymarc_escape();
+        } else {
+            self.pymarc_character();
         }
     }
 
-    fn problem(&mut self, offset: usize, kind: ProblemKind) {
-        self.problems.push(Problem { offset, kind, sets: self.sets });
+    fn pymarc_escape(&mut self) {
+        let start = self.pos;
+        let after_esc = self.input.get(start + 1..).unwrap_or_default();
+        match read_pymarc_escape(after_esc) {
+            PymarcEscape::Designation { graphic, final_byte, length } => {
+                self.designate(start, graphic, final_byte);
+                self.pos += 1 + length;
+            }
+            PymarcEscape::ShortForm(byte_after_esc) => {
+                if !is_technique_1(byte_after_esc) {
+                    self.problem(start, ProblemKind::NonstandardEscape);
+                }
+                let final_byte = if byte_after_esc == b's' { BASIC_LATIN } else { byte_after_esc };
+                self.designate(start, Graphic::G0, final_byte);
+                self.pos += 2;
+                self.character_after_short_form(start, byte_after_esc);
+            }
+            PymarcEscape::KeptAsText => self.keep_escape_as_text(),
+            PymarcEscape::NotAnEscape => {
+                self.problem(start, ProblemKind::UnknownEscape);
+                self.pymarc_character();
+            }
+            PymarcEscape::Raises => self.pymarc_raises(start),
+        }
     }
 
-    fn finish(mut self) -> Decoded {
-        if !self.pending_marks.is_empty() {
-            // Where the marks were, not where the input ended: problems stay in input order.
-            let offset = self.first_pending_mark;
-            let at = self.problems.partition_point(|p| p.offset <= offset);
-            self.problems.insert(at, Problem { offset, kind: ProblemKind::DanglingCombining, sets: self.sets });
+    /// pymarc reads the character after `ESC F` without looking for an escape sequence. At the
+    /// end it stops after `ESC s`, and finds nothing to read after any other (but `ESC 1`: the
+    /// EACC character cut short there it reads as a space).
+    fn character_after_short_form(&mut self, start: usize, byte_after_esc: u8) {
+        if self.pos < self.input.len() || is_multibyte(self.sets.g0) {
+            self.pymarc_character();
+        } else if byte_after_esc != b's' {
+            self.pymarc_raises(start);
         }
-        Decoded { text: nfc(self.text), problems: self.problems, sets: self.sets }
+    }
+
+    fn pymarc_raises(&mut self, start: usize) {
+        self.problem(start, ProblemKind::PymarcRaises);
+        self.pos = self.input.len();
     }
 }
 
@@ -453,6 +692,26 @@ mod tests {
         decode(bytes).problems.iter().map(|p| (p.offset, p.kind)).collect()
     }
 
+    fn pymarc(bytes: &[u8]) -> Decoded {
+        decode_with(bytes, Sets::default(), Dialect::Pymarc)
+    }
+
+    fn pymarc_text(bytes: &[u8]) -> String {
+        pymarc(bytes).text
+    }
+
+    fn pymarc_kinds(bytes: &[u8]) -> Vec<(usize, ProblemKind)> {
+        offsets_and_kinds(&pymarc(bytes))
+    }
+
+    fn offsets_and_kinds(decoded: &Decoded) -> Vec<(usize, ProblemKind)> {
+        decoded.problems.iter().map(|p| (p.offset, p.kind)).collect()
+    }
+
+    fn code_points(text: &str) -> Vec<u32> {
+        text.chars().map(u32::from).collect()
+    }
+
     /// pymarc's test/test_marc8.txt and test/test_utf8.txt: line n of one decodes to line n of the other.
     #[test]
     fn decodes_every_line_of_pymarcs_test_file_as_pymarc_does() {
@@ -465,6 +724,7 @@ mod tests {
             let decoded = decode(marc8);
             assert_eq!(decoded.text, expected, "line {}", line + 1);
             assert_eq!(decoded.problems, [], "line {}", line + 1);
+            assert_eq!(pymarc_text(marc8), expected, "line {}", line + 1);
         }
     }
 
@@ -718,11 +978,39 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn normalising_between_ascii_characters_is_normalising_the_whole() {
+        // Marks in and out of canonical order, Hangul jamo that compose starter with starter, a
+        // compatibility ideograph, precomposed letters, Greek and Hebrew marks.
+        let pool: Vec<char> = "aeoAIu .-\u{301}\u{300}\u{323}\u{308}\u{327}\u{361}\u{fe20}\u{1100}\u{1161}\u{11a8}\u{fa1d}\u{e9}\u{3b1}\u{342}\u{5b4}\u{5d1}\u{4eba}"
+            .chars()
+            .collect();
+        for seed in 1..3000 {
+            let picks = random_bytes(seed, (seed % 23) as usize, &[]);
+            let s: String = picks.iter().map(|&b| pool[usize::from(b) % pool.len()]).collect();
+            assert_eq!(nfc(s.clone()), s.nfc().collect::<String>(), "{s:?}");
+        }
+    }
+
     fn check_invariants(bytes: &[u8]) {
         let decoded = decode(bytes);
         assert!(decoded.problems.iter().all(|p| p.offset < bytes.len()), "{bytes:?}");
         assert!(decoded.problems.windows(2).all(|w| w[0].offset <= w[1].offset), "{bytes:?}");
         assert!(decoded.text.chars().count() <= bytes.len() * 2, "{bytes:?}");
+        // The pymarc dialect may report an EACC character it starts reading at the very end.
+        let decoded = pymarc(bytes);
+        assert!(decoded.problems.iter().all(|p| p.offset <= bytes.len()), "{bytes:?}");
+        assert!(decoded.problems.windows(2).all(|w| w[0].offset <= w[1].offset), "{bytes:?}");
+        assert!(decoded.text.chars().count() <= bytes.len() * 2, "{bytes:?}");
+        let raised = decoded.problems.iter().position(|p| p.kind == ProblemKind::PymarcRaises);
+        assert!(raised.is_none_or(|at| at + 1 == decoded.problems.len()), "{bytes:?}");
+        // And read as text, each byte a code point, from EACC too.
+        let units: Vec<u32> = bytes.iter().map(|&b| u32::from(b)).collect();
+        for g0 in [BASIC_LATIN, 0x31] {
+            let decoded = decode_pymarc_text(&units, Sets { g0, g1: EXTENDED_LATIN });
+            assert!(decoded.problems.iter().all(|p| p.offset <= units.len()), "{bytes:?}");
+            assert_eq!(decoded.sets, Sets { g0, g1: EXTENDED_LATIN });
+        }
     }
 
     #[test]
@@ -749,5 +1037,210 @@ mod tests {
             check_invariants(&random_bytes(seed, (seed % 97) as usize, &[]));
             check_invariants(&random_bytes(seed, (seed % 61) as usize, &alphabet));
         }
+        // Code points of every size, EACC ones whose pymarc code overflows included.
+        for seed in 1..500 {
+            let units: Vec<u32> = random_bytes(seed, (seed % 40) as usize, &[])
+                .chunks(2)
+                .map(|pair| pair.iter().fold(0u32, |code, &b| code << 9 | u32::from(b)) % 0x11_0000)
+                .collect();
+            for g0 in [BASIC_LATIN, 0x31, b'N'] {
+                let decoded = decode_pymarc_text(&units, Sets { g0, g1: EXTENDED_LATIN });
+                assert!(decoded.problems.iter().all(|p| p.offset <= units.len()), "{units:?}");
+            }
+        }
+    }
+
+    // The pymarc dialect, each divergence from MARC 21 beside what MARC 21 gives.
+
+    #[test]
+    fn dialects_double_diacritics() {
+        // MARC 21: LC's one mark spanning both letters. pymarc: two half marks.
+        assert_eq!(text(b"\xfan\xfbg"), "n\u{360}g");
+        assert_eq!(pymarc_text(b"\xfan\xfbg"), "n\u{fe22}g\u{fe23}");
+        assert_eq!(text(b"Sol\xebi\xecano\xe6i"), "Soli\u{361}ano\u{12d}");
+        assert_eq!(pymarc_text(b"Sol\xebi\xecano\xe6i"), "Soli\u{fe20}a\u{fe21}no\u{12d}");
+        assert_eq!(pymarc_kinds(b"Sol\xebi\xecano\xe6i"), []);
+    }
+
+    #[test]
+    fn dialects_sets_designated_at_the_other_half() {
+        // Extended Cyrillic, listed at G1 codes, designated as G0: pymarc finds nothing at 0x4A.
+        assert_eq!(text(b"\x1b(QJ\x1b(B"), "\u{45a}");
+        assert_eq!(pymarc_text(b"\x1b(QJ\x1b(B"), " ");
+        assert_eq!(pymarc_kinds(b"\x1b(QJ\x1b(B"), [(3, ProblemKind::UnmappedCode(0x4a))]);
+        assert_eq!(pymarc(b"\x1b(QJ\x1b(B").problems[0].sets, Sets { g0: b'Q', g1: EXTENDED_LATIN });
+        // Basic Cyrillic, listed at G0 codes, designated as G1.
+        assert_eq!(text(b"\x1b)N\xcd\xc9\xd2"), "\u{43c}\u{438}\u{440}");
+        assert_eq!(pymarc_text(b"\x1b)N\xcd\xc9\xd2"), "   ");
+        // Serbian, ESC ( Q for the letter Basic Cyrillic lacks: "решења." in MARC 21, "реше а." in pymarc.
+        let serbian = b"\x1b(NRE[E\x1b(QJ\x1b(NA\x1b(B.";
+        assert_eq!(text(serbian), "\u{440}\u{435}\u{448}\u{435}\u{45a}\u{430}.");
+        assert_eq!(pymarc_text(serbian), "\u{440}\u{435}\u{448}\u{435} \u{430}.");
+        // `ESC ) ! E` designates ANSEL in MARC 21; pymarc designates a set "!" and reads the E.
+        assert_eq!(text(b"\x1b)!E\xe2e"), "\u{e9}");
+        assert_eq!(pymarc_text(b"\x1b)!E\xe2e"), "E e");
+        assert_eq!(pymarc(b"\x1b)!E").sets, Sets { g0: BASIC_LATIN, g1: b'!' });
+        // `ESC $ ) 1` designates EACC as G1 in MARC 21; pymarc designates a set ")" as G0.
+        assert_eq!(text(b"\x1b$)1\xa1\xb0\xe4"), "\u{4eba}");
+        let decoded = pymarc(b"\x1b$)1\xa1");
+        assert_eq!(decoded.text, " \u{141}");
+        assert_eq!(decoded.sets, Sets { g0: b')', g1: EXTENDED_LATIN });
+        assert_eq!(
+            pymarc_kinds(b"\x1b$)1\xa1"),
+            [(0, ProblemKind::UnknownCharacterSet(b')')), (3, ProblemKind::UnmappedCode(u32::from(b'1')))]
+        );
+    }
+
+    #[test]
+    fn dialects_spaces_and_high_bytes_between_eacc_characters() {
+        // MARC 21: one character each. pymarc: three bytes whatever they are.
+        let spaced = b"\x1b$1\x21\x30\x64 \x21\x30\x64";
+        assert_eq!(text(spaced), "\u{4eba} \u{4eba}");
+        assert_eq!(pymarc_text(spaced), "\u{4eba}  ");
+        assert_eq!(
+            pymarc_kinds(spaced),
+            [
+                (6, ProblemKind::UnmappedCode(0x202130)),
+                (9, ProblemKind::TruncatedMultibyte(0x64)),
+                (9, ProblemKind::UnmappedCode(0x20)),
+            ]
+        );
+        let high = b"\x1b$1\xfd\x21\x30\x64";
+        assert_eq!(text(high), " \u{4eba}");
+        assert_eq!(
+            pymarc_kinds(high),
+            [
+                (3, ProblemKind::UnmappedCode(0xfd2130)),
+                (6, ProblemKind::TruncatedMultibyte(0x64)),
+                (6, ProblemKind::UnmappedCode(0x20)),
+            ]
+        );
+    }
+
+    #[test]
+    fn dialects_an_escape_inside_an_eacc_character() {
+        // MARC 21: the escape ends the character cut short. pymarc: it is read as part of it.
+        let cut = b"\x1b$1\x21\x30\x1b(Babc";
+        assert_eq!(text(cut), " abc");
+        assert_eq!(pymarc_text(cut), "   ");
+        assert_eq!(
+            pymarc_kinds(cut),
+            [
+                (3, ProblemKind::UnmappedCode(0x21301b)),
+                (6, ProblemKind::UnmappedCode(0x284261)),
+                (9, ProblemKind::TruncatedMultibyte(0x6263)),
+                (9, ProblemKind::UnmappedCode(0x20)),
+            ]
+        );
+        assert_eq!(pymarc(cut).sets.g0, 0x31);
+        // An escape where a character starts is read in both.
+        assert_eq!(pymarc_text(b"\x1b$1\x21\x30\x64\x1b(Babc"), "\u{4eba}abc");
+    }
+
+    #[test]
+    fn dialects_escape_sequences_cut_short_at_the_end() {
+        // `ESC $ )` and `ESC $ -`: kept as text in MARC 21; pymarc designates ")" or "-" as G0.
+        for (cut, set) in [(&b"a\x1b$)"[..], b')'), (b"a\x1b$-", b'-')] {
+            assert_eq!(text(cut), format!("a\x1b${}", char::from(set)));
+            assert_eq!(pymarc_text(cut), "a");
+            assert_eq!(pymarc(cut).sets.g0, set);
+        }
+        // Where pymarc raises, decoding stops there, with the sets pymarc was left with.
+        let raising: [(&[u8], &str); 7] = [
+            (b"a\x1b$,", "a\x1b$,"),
+            (b"a\x1b", "a\x1b"),
+            (b"a\x1b)", "a\x1b)"),
+            (b"a\x1b-", "a\x1b-"),
+            (b"a\x1bg", "a"),
+            (b"a\x1bN", "a"),
+            (b"a\x1bb", "a"),
+        ];
+        for (cut, marc21) in raising {
+            assert_eq!(text(cut), marc21, "{cut:?}");
+            assert!(kinds(cut).iter().all(|k| k.1 != ProblemKind::PymarcRaises), "{cut:?}");
+            assert_eq!(pymarc_kinds(cut).last(), Some(&(1, ProblemKind::PymarcRaises)), "{cut:?}");
+        }
+        assert_eq!(pymarc(b"a\x1bg").problems.last().map(|p| p.sets.g0), Some(b'g'));
+        // `ESC B` designates Basic Latin as `ESC s` does, but pymarc stops quietly only after `ESC s`.
+        assert_eq!(pymarc_kinds(b"a\x1bs"), []);
+        assert_eq!(pymarc_kinds(b"a\x1bB"), [(1, ProblemKind::NonstandardEscape), (1, ProblemKind::PymarcRaises)]);
+        // Kept as text in both: `ESC (`, `ESC ,`, `ESC $`; pymarc then reads the byte as a character.
+        for cut in [&b"\x1b("[..], b"\x1b,", b"\x1b$"] {
+            assert_eq!(text(cut), pymarc_text(cut), "{cut:?}");
+            assert_eq!(pymarc_kinds(cut), [(0, ProblemKind::TruncatedEscape)], "{cut:?}");
+        }
+        // `ESC 1` at the end starts an EACC character pymarc cuts short.
+        assert_eq!(pymarc_text(b"a\x1b1"), "a ");
+        assert_eq!(
+            pymarc_kinds(b"a\x1b1"),
+            [
+                (1, ProblemKind::NonstandardEscape),
+                (3, ProblemKind::TruncatedMultibyte(0)),
+                (3, ProblemKind::UnmappedCode(0x20)),
+            ]
+        );
+    }
+
+    #[test]
+    fn dialects_spaces_in_other_sets() {
+        // MARC 21 has the space in every set; pymarc's tables only in Basic Latin (it writes a space
+        // all the same, and a warning).
+        let cyrillic = b"\x1b(NMIR MIR\x1b(B";
+        assert_eq!(text(cyrillic), "\u{43c}\u{438}\u{440} \u{43c}\u{438}\u{440}");
+        assert_eq!(pymarc_text(cyrillic), text(cyrillic));
+        assert_eq!(kinds(cyrillic), []);
+        assert_eq!(pymarc_kinds(cyrillic), [(6, ProblemKind::UnmappedCode(0x20))]);
+    }
+
+    #[test]
+    fn dialects_the_byte_after_a_short_escape() {
+        // MARC 21 reads the ESC after `ESC b` as an escape; pymarc reads it as a character (a
+        // control, dropped), then "p" as a subscript, which there is none of.
+        assert_eq!(text(b"x\x1bb\x1bp2\x1bs"), "x\u{b2}");
+        assert_eq!(pymarc_text(b"x\x1bb\x1bp2\x1bs"), "x \u{2082}");
+        // An unknown escape: MARC 21 drops the ESC; pymarc reads it as a character, here the first
+        // byte of an EACC one.
+        let unknown = b"\x1b$1\x1bz\x21\x30\x64";
+        assert_eq!(kinds(unknown)[..2], [(3, ProblemKind::UnknownEscape), (4, ProblemKind::UnmappedCode(0x7a2130))]);
+        let in_pymarc = pymarc_kinds(unknown);
+        assert_eq!(in_pymarc[..2], [(3, ProblemKind::UnknownEscape), (3, ProblemKind::UnmappedCode(0x1b7a21))]);
+    }
+
+    #[test]
+    fn dialects_eacc_codes_pymarcs_tables_map_otherwise() {
+        assert_eq!(text(b"\x1b$1\x22\x33\x39"), "\u{22c4d}");
+        assert_eq!(pymarc_text(b"\x1b$1\x22\x33\x39"), "\u{3013}");
+        assert_eq!(text(b"\x1b$1\x6f\x76\x25"), "\u{318d}");
+        assert_eq!(pymarc_text(b"\x1b$1\x6f\x76\x25"), "\u{e8b1}");
+        // A compatibility ideograph in pymarc's tables: NFC makes it LC's unified one.
+        assert_eq!(pymarc_text(b"\x1b$1\x21\x50\x61"), "\u{7cbe}");
+        // III punctuation: not a base for pending marks, in both.
+        assert_eq!(pymarc_text(b"\x1b$1\x7f\x20\x14\x1b(B\xe2e"), "\u{2014}\u{e9}");
+    }
+
+    #[test]
+    fn pymarc_reads_text_each_code_point_as_a_byte() {
+        let basic = Sets::default();
+        // No escape sequence is recognised; the ESC and other controls are dropped.
+        let decoded = decode_pymarc_text(&code_points("a\u{1b}(Nb\u{85}c"), basic);
+        assert_eq!(decoded.text, "a(Nbc");
+        assert_eq!(decoded.sets, basic);
+        // A character above 0x80 is looked up in G1: é (0xE9) is ANSEL's caron.
+        assert_eq!(decode_pymarc_text(&code_points("\u{e9}a"), basic).text, "\u{1ce}");
+        // Beyond the tables: a space and the code.
+        let decoded = decode_pymarc_text(&code_points("\u{436}x"), basic);
+        assert_eq!(decoded.text, " x");
+        assert_eq!(offsets_and_kinds(&decoded), [(0, ProblemKind::UnmappedCode(0x436))]);
+        // Lone surrogates are code points too.
+        assert_eq!(decode_pymarc_text(&[0xdc80], basic).problems[0].kind, ProblemKind::UnmappedCode(0xdc80));
+        // With EACC as G0: three code points to a character, 65536 and 256 times the first two.
+        let eacc = Sets { g0: 0x31, g1: EXTENDED_LATIN };
+        assert_eq!(decode_pymarc_text(&[0x21, 0x30, 0x64], eacc).text, "\u{4eba}");
+        assert_eq!(decode_pymarc_text(&[0x21, 0x2f, 0x164], eacc).text, "\u{4eba}");
+        let huge = decode_pymarc_text(&[0x10_ffff, 0, 0], eacc);
+        assert_eq!((huge.text.as_str(), huge.problems[0].kind), (" ", ProblemKind::UnmappedCode(u32::MAX)));
+        let cut = decode_pymarc_text(&[0x21, 0x30], eacc);
+        let expected = [(0, ProblemKind::TruncatedMultibyte(0x2130)), (0, ProblemKind::UnmappedCode(0x20))];
+        assert_eq!(offsets_and_kinds(&cut), expected);
     }
 }

@@ -19,6 +19,9 @@ pub(crate) struct CharacterSet {
     /// `(second half, first half)` of each double diacritic (a mark spanning two letters, written
     /// in MARC-8 as two halves, one before each letter), sorted.
     pub second_halves: &'static [(u32, u32)],
+    /// `(code, value)`, values as in `entries`, where the decoder's pymarc dialect reads a code
+    /// as pymarc's own tables do, not as LC's (see `tools/marc8/generate.py`). Sorted by code.
+    pub pymarc_overrides: &'static [(u32, u32)],
 }
 
 /// The set that escape sequences ending in `final_byte` designate, if LC's tables have it.
@@ -47,6 +50,7 @@ pub(crate) static BASIC_LATIN: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &BASIC_LATIN_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -77,6 +81,7 @@ pub(crate) static EXTENDED_LATIN: CharacterSet = CharacterSet {
     listed_as_g1: true,
     entries: &EXTENDED_LATIN_ENTRIES,
     second_halves: &[(0xec, 0xeb), (0xfb, 0xfa)],
+    pymarc_overrides: &[(0xeb, 0x8000fe20), (0xfa, 0x8000fe22)],
 };
 
 #[rustfmt::skip]
@@ -102,6 +107,7 @@ pub(crate) static GREEK_SYMBOLS: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &GREEK_SYMBOLS_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -116,6 +122,7 @@ pub(crate) static SUBSCRIPTS: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &SUBSCRIPTS_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -132,6 +139,7 @@ pub(crate) static SUPERSCRIPTS: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &SUPERSCRIPTS_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -148,6 +156,7 @@ pub(crate) static BASIC_HEBREW: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &BASIC_HEBREW_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -174,6 +183,7 @@ pub(crate) static BASIC_CYRILLIC: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &BASIC_CYRILLIC_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -203,6 +213,7 @@ pub(crate) static EXTENDED_CYRILLIC: CharacterSet = CharacterSet {
     listed_as_g1: true,
     entries: &EXTENDED_CYRILLIC_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -223,6 +234,7 @@ pub(crate) static BASIC_ARABIC: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &BASIC_ARABIC_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -250,6 +262,7 @@ pub(crate) static EXTENDED_ARABIC: CharacterSet = CharacterSet {
     listed_as_g1: true,
     entries: &EXTENDED_ARABIC_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -279,6 +292,7 @@ pub(crate) static BASIC_GREEK: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &BASIC_GREEK_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[],
 };
 
 #[rustfmt::skip]
@@ -305,6 +319,13 @@ pub(crate) static EACC: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &EACC_ENTRIES,
     second_halves: &[],
+    pymarc_overrides: &[
+        (0x217559, 0x3013),
+        (0x222a34, 0x3013),
+        (0x223339, 0x3013),
+        (0x6f7625, 0xe8b1),
+        (0x6f773c, 0xe8cb),
+    ],
 };
 
 #[rustfmt::skip]

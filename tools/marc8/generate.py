@@ -14,6 +14,10 @@ U+0361 and U+0360 that span both letters, so a second half after its first adds 
 also lists its (second half, first half) pairs, and the decoder drops a second half that closes a
 first one. A second half on its own keeps its `<alt>`, U+FE21 or U+FE23.
 
+Each set also lists the codes that the decoder's pymarc dialect reads differently (see
+`PYMARC_EACC` and `pymarc_overrides`): that dialect exists for scripts moved from pymarc, which
+must get the text pymarc gave them.
+
 Standard library only, so it runs wherever Python 3 does.
 """
 
@@ -56,6 +60,21 @@ III_EXTRAS = [
     (0x7F2122, 0x2122, "TRADE MARK SIGN"),
 ]
 
+# EACC codes whose character in pymarc 5.4's mapping differs from LC's in the text it gives. pymarc's
+# tables were generated from an earlier edition of LC's: there, three ideographs that LC now maps to
+# CJK Extension B had U+3013 GETA MARK (the tables' stand-in for a character Unicode lacked) and two
+# Hangul letters had private-use characters. The pymarc dialect uses these values instead of LC's.
+# (Eight more codes are CJK compatibility ideographs in pymarc's mapping where LC has the unified
+# ideographs, e.g. 0x215061, U+FA1D where LC has U+7CBE: NFC, which pymarc applies too, turns each
+# into LC's, so the text is the same and they need no entry.)
+PYMARC_EACC = {
+    0x217559: 0x3013,  # LC: U+212C4
+    0x222A34: 0x3013,  # LC: U+2251B
+    0x223339: 0x3013,  # LC: U+22C4D
+    0x6F7625: 0xE8B1,  # LC: U+318D HANGUL LETTER ARAEA
+    0x6F773C: 0xE8CB,  # LC: U+C717
+}
+
 COMBINING_BIT = 1 << 31
 ENTRIES_PER_LINE = 6
 
@@ -65,10 +84,11 @@ def text(element, tag):
 
 
 def read_sets(root):
-    """{iso_code: (name, [(code, scalar, combining)], [(second half, first half)])} in file order.
+    """{iso_code: (name, [(code, scalar, combining)], [(second half, first half)], {code: alt})}.
 
-    The second halves are those of the double diacritics: their <marc_left_half> names the code of
-    the first half, whose <ucs> is the one Unicode mark spanning both letters.
+    In file order. The second halves are those of the double diacritics: their <marc_left_half>
+    names the code of the first half, whose <ucs> is the one Unicode mark spanning both letters.
+    The last item holds every code's <alt>, if it has one.
     """
     sets = {}
     for character_set in root.iter("characterSet"):
@@ -77,6 +97,7 @@ def read_sets(root):
             sys.exit(f"character set {iso:#x} appears twice")
         entries = {}
         halves = []
+        alts = {}
         for code in character_set.iter("code"):
             marc = int(text(code, "marc"), 16)
             value = text(code, "ucs") or text(code, "alt")
@@ -87,9 +108,25 @@ def read_sets(root):
             entries[marc] = (int(value, 16), text(code, "isCombining") == "true")
             if text(code, "marc_left_half"):
                 halves.append((marc, int(text(code, "marc_left_half"), 16)))
+            if text(code, "alt"):
+                alts[marc] = int(text(code, "alt"), 16)
         rows = sorted((c, s, comb) for c, (s, comb) in entries.items())
-        sets[iso] = (character_set.get("name"), rows, sorted(halves))
+        sets[iso] = (character_set.get("name"), rows, sorted(halves), alts)
     return sets
+
+
+def pymarc_overrides(iso, entries, halves, alts):
+    """[(code, scalar, combining)]: the codes the pymarc dialect reads differently, sorted.
+
+    pymarc writes a double diacritic as two half marks, U+FE20 and U+FE21 (ligature) or U+FE22
+    and U+FE23 (double tilde): the second halves are LC's too, the first halves LC's <alt>, which
+    it keeps as "not recommended". And the EACC codes of `PYMARC_EACC`.
+    """
+    combining = {code: comb for code, _, comb in entries}
+    overrides = [(first, alts[first], combining[first]) for _, first in halves]
+    if iso == 0x31:
+        overrides += [(code, scalar, combining[code]) for code, scalar in PYMARC_EACC.items()]
+    return sorted(overrides)
 
 
 def is_control(code):
@@ -116,20 +153,38 @@ def check(sets):
     for byte in range(0x20, 0x7F):
         if basic.get(byte) != (byte, False):
             sys.exit(f"Basic Latin {byte:#x} does not map to itself")
-    for iso, (_, entries, halves) in sets.items():
+    for iso, (_, entries, halves, alts) in sets.items():
         codes = {code for code, _, _ in entries}
         if any(second not in codes or first not in codes for second, first in halves):
             sys.exit(f"set {iso:#x}: a double diacritic half is missing")
+        if any(first not in alts for _, first in halves):
+            sys.exit(f"set {iso:#x}: a double diacritic's first half has no <alt>")
+    eacc = {code: scalar for code, scalar, _ in sets[0x31][1]}
+    for code, scalar in PYMARC_EACC.items():
+        if eacc.get(code, scalar) == scalar:
+            sys.exit(f"EACC {code:#x}: not in LC's table, or LC maps it to pymarc's value already")
         width = 3 if iso in MULTIBYTE else 1
         for code, scalar, _ in entries:
             if code >= 1 << (8 * width) or not 0 <= scalar <= 0x10FFFF or 0xD800 <= scalar <= 0xDFFF:
                 sys.exit(f"set {iso:#x}: bad entry {code:#x} -> {scalar:#x}")
 
 
+def rust_value(scalar, combining):
+    return scalar | (COMBINING_BIT if combining else 0)
+
+
 def rust_entries(entries):
-    cells = [f"({code:#x}, {scalar | (COMBINING_BIT if comb else 0):#x})" for code, scalar, comb in entries]
+    cells = [f"({code:#x}, {rust_value(scalar, comb):#x})" for code, scalar, comb in entries]
     lines = [", ".join(cells[i : i + ENTRIES_PER_LINE]) + "," for i in range(0, len(cells), ENTRIES_PER_LINE)]
     return "\n".join("    " + line for line in lines)
+
+
+def rust_slice_field(name, cells):
+    """A struct field holding a slice literal, laid out as rustfmt would."""
+    line = f"    {name}: &[{', '.join(cells)}],"
+    if len(line) <= 100:
+        return line
+    return "\n".join([f"    {name}: &["] + [f"        {cell}," for cell in cells] + ["    ],"])
 
 
 def render(sets):
@@ -155,6 +210,9 @@ def render(sets):
         "    /// `(second half, first half)` of each double diacritic (a mark spanning two letters, written",
         "    /// in MARC-8 as two halves, one before each letter), sorted.",
         "    pub second_halves: &'static [(u32, u32)],",
+        "    /// `(code, value)`, values as in `entries`, where the decoder's pymarc dialect reads a code",
+        "    /// as pymarc's own tables do, not as LC's (see `tools/marc8/generate.py`). Sorted by code.",
+        "    pub pymarc_overrides: &'static [(u32, u32)],",
         "}",
         "",
         "/// The set that escape sequences ending in `final_byte` designate, if LC's tables have it.",
@@ -164,9 +222,12 @@ def render(sets):
     for iso in sets:
         out.append(f"        {iso:#04x} => Some(&{RUST_NAMES[iso]}),")
     out += ["        _ => None,", "    }", "}", ""]
-    for iso, (name, entries, halves) in sets.items():
+    for iso, (name, entries, halves, alts) in sets.items():
         const = RUST_NAMES[iso]
         second_halves = ", ".join(f"({second:#x}, {first:#x})" for second, first in halves)
+        overrides = [
+            f"({code:#x}, {rust_value(scalar, comb):#x})" for code, scalar, comb in pymarc_overrides(iso, entries, halves, alts)
+        ]
         out += [
             f"/// {name}: {len(entries)} codes.",
             f"pub(crate) static {const}: CharacterSet = CharacterSet {{",
@@ -175,6 +236,7 @@ def render(sets):
             f"    listed_as_g1: {'true' if listed_as_g1(iso, entries) else 'false'},",
             f"    entries: &{const}_ENTRIES,",
             f"    second_halves: &[{second_halves}],",
+            rust_slice_field("pymarc_overrides", overrides),
             "};",
             "",
             "#[rustfmt::skip]",
@@ -200,7 +262,7 @@ def main():
         sets = read_sets(ET.parse(xml).getroot())
     check(sets)
     TARGET.write_text(render(sets))
-    for iso, (name, entries, _) in sets.items():
+    for iso, (name, entries, _, _) in sets.items():
         print(f"{iso:#04x} {name}: {len(entries)} codes")
     print(f"wrote {TARGET}")
 
