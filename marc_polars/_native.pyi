@@ -15,6 +15,7 @@ def iter_batches(
     fields: bool = True,
     specs: Sequence[tuple[str, str]] = (),
     source_column: str | None = None,
+    encoding: str = "auto",
     n_rows: int | None = None,
     threads: int = 0,
     chunk_size: int = ...,

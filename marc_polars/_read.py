@@ -161,6 +161,7 @@ def read_marc(
     row_index_offset: int = 0,
     glob: bool = True,
     include_file_paths: str | None = None,
+    encoding: str = "auto",
 ) -> pl.DataFrame:
     """Read MARC 21 records (ISO 2709) into a DataFrame, one row per record.
 
@@ -182,6 +183,11 @@ def read_marc(
         Expand glob patterns (``"dumps/*.mrc"``) in paths.
     include_file_paths
         Add a last column of that name holding each record's source (its path, for files).
+    encoding
+        ``"auto"``: as leader/09 says, UTF-8 (``a``) or MARC-8 (blank), except that a record
+        labelled MARC-8 whose bytes are valid UTF-8 without escape sequences is read as UTF-8 (a
+        common mislabelling). ``"utf-8"``, ``"marc-8"`` or ``"latin-1"`` read every record so.
+        MARC-8 is decoded to Unicode, combining marks after their base letter, NFC.
 
     Returns
     -------
@@ -202,7 +208,9 @@ def read_marc(
     plan = _Columns.of(columns, include_file_paths)
     names = plan.names()
     # Files are mapped rather than read in blocks: the frame keeps all of their text anyway.
-    batches = _native.iter_batches(_expand(source, glob), map_files=True, n_rows=n_rows, **plan.native(names))
+    batches = _native.iter_batches(
+        _expand(source, glob), map_files=True, n_rows=n_rows, encoding=encoding, **plan.native(names)
+    )
     df = plan.select(_native.read_frame(batches), names)
     if row_index_name is not None:
         df = df.with_row_index(row_index_name, offset=row_index_offset)
@@ -219,6 +227,7 @@ def iter_batches(
     row_index_offset: int = 0,
     glob: bool = True,
     include_file_paths: str | None = None,
+    encoding: str = "auto",
 ) -> Iterator[pl.DataFrame]:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
@@ -231,7 +240,12 @@ def iter_batches(
     names = plan.names()
     options = plan.native(names)
     native = _native.iter_batches(
-        _expand(source, glob), batch_size=batch_size, n_rows=n_rows, map_files=_map_files(n_rows, options), **options
+        _expand(source, glob),
+        batch_size=batch_size,
+        n_rows=n_rows,
+        encoding=encoding,
+        map_files=_map_files(n_rows, options),
+        **options,
     )
     return _batches(native, plan, names, row_index_name, row_index_offset)
 
@@ -268,6 +282,7 @@ def scan_marc(
     row_index_offset: int = 0,
     glob: bool = True,
     include_file_paths: str | None = None,
+    encoding: str = "auto",
     batch_size: int | None = None,
 ) -> pl.LazyFrame:
     """Lazily read MARC 21 records: a LazyFrame whose projections, filters and limits reach the decoder.
@@ -305,6 +320,7 @@ def scan_marc(
             sources,
             batch_size=batch_size or size or DEFAULT_BATCH_SIZE,
             n_rows=rows,
+            encoding=encoding,
             map_files=_map_files(rows, options),
             **options,
         )

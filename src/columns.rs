@@ -16,7 +16,7 @@ use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
 use polars_arrow::offset::OffsetsBuffer;
 use polars_buffer::Buffer;
 
-use crate::encoding;
+use crate::{encoding, marc8};
 use crate::error::{Damage, DamageKind};
 use crate::iso2709::{parse_record, DataFieldParts, FieldSpan, LEADER_LEN};
 use crate::spec::{RecordView, Spec};
@@ -30,6 +30,33 @@ pub struct Projection {
     /// Output name and spec of each derived column, in output order.
     pub specs: Vec<(PlSmallStr, Spec)>,
     pub source_column: Option<PlSmallStr>,
+    pub encoding: Encoding,
+}
+
+/// How records' bytes become text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Encoding {
+    /// As leader/09 says (`a`: UTF-8, else MARC-8), except that a record labelled MARC-8 whose
+    /// bytes are valid UTF-8 without escape sequences is read as UTF-8 (see [`is_marc8`]).
+    #[default]
+    Auto,
+    Utf8,
+    Marc8,
+    /// ISO 8859-1: each byte is the character of that code.
+    Latin1,
+}
+
+impl Encoding {
+    pub fn parse(name: &str) -> Option<Encoding> {
+        let name = name.to_ascii_lowercase().replace('_', "-");
+        Some(match name.as_str() {
+            "auto" => Encoding::Auto,
+            "utf-8" | "utf8" => Encoding::Utf8,
+            "marc-8" | "marc8" => Encoding::Marc8,
+            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" => Encoding::Latin1,
+            _ => return None,
+        })
+    }
 }
 
 impl Projection {
@@ -86,7 +113,15 @@ pub fn schema(projection: &Projection) -> Schema {
     schema
 }
 
-/// String views into one shared buffer, with a null mask made at the first null.
+/// Where a record's text lies: the batch buffer (index 0), or the UTF-8 text decoded from its
+/// MARC-8 records (index 1).
+#[derive(Clone, Copy)]
+struct Text<'a> {
+    bytes: &'a [u8],
+    index: u32,
+}
+
+/// String views into the batch's buffers, with a null mask made at the first null.
 #[derive(Default)]
 struct StrColumn {
     views: Vec<View>,
@@ -97,13 +132,14 @@ struct StrColumn {
 }
 
 impl StrColumn {
-    /// Adds `value`, a slice of `buffer` (the batch buffer): the view points into it.
+    /// Adds `value`, a slice of `text`, which is the batch buffer or the decoded text of its
+    /// MARC-8 records: the view points into it.
     #[inline]
-    fn push_slice(&mut self, value: &str, buffer: &[u8]) {
-        let offset = (value.as_ptr() as usize).wrapping_sub(buffer.as_ptr() as usize);
+    fn push_slice(&mut self, value: &str, text: Text<'_>) {
+        let offset = (value.as_ptr() as usize).wrapping_sub(text.bytes.as_ptr() as usize);
         // What `finish` relies on: the value lies inside the buffer (whose length fits a u32).
-        assert!(offset <= buffer.len() && value.len() <= buffer.len() - offset, "value outside the batch buffer");
-        self.views.push(View::new_from_bytes(value.as_bytes(), 0, offset as u32));
+        assert!(offset <= text.bytes.len() && value.len() <= text.bytes.len() - offset, "value outside the batch buffer");
+        self.views.push(View::new_from_bytes(value.as_bytes(), text.index, offset as u32));
         self.bytes_len += value.len();
         self.in_buffer |= value.len() > View::MAX_INLINE_SIZE as usize;
         if let Some(validity) = &mut self.validity {
@@ -137,13 +173,14 @@ impl StrColumn {
         self.views.reserve(additional);
     }
 
-    /// The column as an array whose views point into `buffer`, or, when `compact`, into a buffer
-    /// of its own holding only its values (so that the batch buffer can be freed).
-    fn finish(self, buffer: &Buffer<u8>, compact: bool) -> Box<dyn Array> {
+    /// The column as an array whose views point into `buffers` (the batch buffer, the decoded
+    /// text), or, when `compact`, into a buffer of its own holding only its values (so that the
+    /// batch buffer can be freed).
+    fn finish(self, buffers: &Buffer<Buffer<u8>>, compact: bool) -> Box<dyn Array> {
         let validity: Option<Bitmap> = self.validity.and_then(|v| v.into());
-        // Only columns with values longer than 12 bytes need the data buffer.
-        let buffers: Buffer<Buffer<u8>> = if self.in_buffer { vec![buffer.clone()].into() } else { Buffer::new() };
-        let total_buffer_len = if self.in_buffer { buffer.len() } else { 0 };
+        // Only columns with values longer than 12 bytes need the data buffers.
+        let buffers: Buffer<Buffer<u8>> = if self.in_buffer { buffers.clone() } else { Buffer::new() };
+        let total_buffer_len = buffers.iter().map(Buffer::len).sum();
         if cfg!(debug_assertions) {
             // Debug builds (and so the unit tests) check every view the way the safe constructor does.
             Utf8ViewArray::try_new(ArrowDataType::Utf8View, self.views.clone().into(), buffers.clone(), validity.clone())
@@ -151,7 +188,8 @@ impl StrColumn {
             assert_eq!(self.bytes_len, self.views.iter().map(|v| v.length as usize).sum::<usize>());
         }
         // SAFETY: every view holds a `&str` (so valid UTF-8): inline (`push_short`), or a slice of
-        // `buffer` with buffer index 0 and its checked offset (`push_slice`), and `buffer` is
+        // the buffer its index names, at its checked offset (`push_slice`: the batch buffer at
+        // index 0, the decoded text at index 1, both only ever appended to), and both buffers are
         // passed whenever any view is longer than the inline size; null views are the all-zero
         // inline view. The safe `try_new` validates all of this again, every string's UTF-8
         // included: measured at about a fifth of the decoding time of BooksAll (BENCHMARKS.md).
@@ -233,18 +271,18 @@ impl SpecColumn {
         }
     }
 
-    fn push<'a>(&mut self, spec: &Spec, record: &IsoRecord<'a>, buffer: &[u8]) {
+    fn push<'a>(&mut self, spec: &Spec, record: &IsoRecord<'a>, text: Text<'_>) {
         match self {
             SpecColumn::Single(column) => {
                 let mut value = None;
                 spec.eval(record, &mut |v| value = Some(v));
                 match value {
-                    Some(value) => column.push_slice(value, buffer),
+                    Some(value) => column.push_slice(value, text),
                     None => column.push_null(),
                 }
             }
             SpecColumn::List { lists, values } => {
-                spec.eval(record, &mut |v| values.push_slice(v, buffer));
+                spec.eval(record, &mut |v| values.push_slice(v, text));
                 lists.push(values.views.len(), true);
             }
         }
@@ -261,10 +299,10 @@ impl SpecColumn {
         }
     }
 
-    fn finish(self, buffer: &Buffer<u8>, compact: bool) -> Box<dyn Array> {
+    fn finish(self, buffers: &Buffer<Buffer<u8>>, compact: bool) -> Box<dyn Array> {
         match self {
-            SpecColumn::Single(column) => column.finish(buffer, compact),
-            SpecColumn::List { lists, values } => lists.finish(ArrowDataType::Utf8View, values.finish(buffer, compact)),
+            SpecColumn::Single(column) => column.finish(buffers, compact),
+            SpecColumn::List { lists, values } => lists.finish(ArrowDataType::Utf8View, values.finish(buffers, compact)),
         }
     }
 }
@@ -345,13 +383,26 @@ pub struct BatchBuilder {
     spec_columns: Vec<SpecColumn>,
     /// Directory of the record being added, reused from record to record.
     spans: Vec<FieldSpan>,
+    /// The batch's MARC-8 records decoded to UTF-8, one after another (see [`transcode_marc8`]).
+    decoded: Vec<u8>,
+    /// Where the fields of the MARC-8 record being added lie in `decoded`.
+    decoded_spans: Vec<FieldSpan>,
 }
 
 impl BatchBuilder {
     pub fn new(buffer: Buffer<u8>, projection: Arc<Projection>) -> Self {
         assert!(buffer.len() <= u32::MAX as usize, "a batch buffer must be smaller than 4 GiB");
         let spec_columns = projection.specs.iter().map(|(_, spec)| SpecColumn::new(spec)).collect();
-        BatchBuilder { buffer, projection, rows: 0, columns: Columns::default(), spec_columns, spans: Vec::new() }
+        BatchBuilder {
+            buffer,
+            projection,
+            rows: 0,
+            columns: Columns::default(),
+            spec_columns,
+            spans: Vec::new(),
+            decoded: Vec::new(),
+            decoded_spans: Vec::new(),
+        }
     }
 
     /// Reserves room for the records at `bounds` (as framed), so the columns grow without
@@ -390,6 +441,27 @@ impl BatchBuilder {
     pub fn push_record(&mut self, start: usize, end: usize) -> Result<(), Damage> {
         let bytes = &self.buffer[start..end];
         parse_record(bytes, &mut self.spans)?;
+        let decode = match self.projection.encoding {
+            Encoding::Auto if is_marc8(bytes) => Some(decode_marc8_into as DecodeInto),
+            Encoding::Marc8 => Some(decode_marc8_into as DecodeInto),
+            Encoding::Latin1 => Some(decode_latin1_into as DecodeInto),
+            Encoding::Auto | Encoding::Utf8 => None,
+        };
+        if let Some(decode) = decode {
+            if self.projection.reads_data_fields() {
+                check_indicators(bytes, &self.spans)?;
+            }
+            let at = self.decoded.len();
+            transcode(bytes, &self.spans, decode, &mut self.decoded, &mut self.decoded_spans)?;
+            // Made of the leader and tags (checked ASCII) and the decoder's strings: UTF-8 by
+            // construction; checked all the same, as a bug must not become invalid strings.
+            let text = std::str::from_utf8(&self.decoded[at..])
+                .map_err(|e| Damage::new(DamageKind::InvalidUtf8, 0, format!("decoded to invalid UTF-8: {e}")))?;
+            let record = IsoRecord { text, spans: &self.decoded_spans };
+            self.rows += 1;
+            push_columns(&self.projection, &mut self.columns, &mut self.spec_columns, &record, Text { bytes: &self.decoded, index: 1 });
+            return Ok(());
+        }
         let text = encoding::decode_utf8(bytes).map_err(|at| invalid_utf8(bytes, &self.spans, at))?;
         // The record is valid UTF-8 throughout, so every slice between ASCII delimiters is too;
         // only the leader's end and the field starts the directory gives need a boundary check.
@@ -402,46 +474,15 @@ impl BatchBuilder {
             check_indicators(bytes, &self.spans)?;
         }
         self.rows += 1;
-        let buffer: &[u8] = &self.buffer;
         let record = IsoRecord { text, spans: &self.spans };
-        for ((_, spec), column) in self.projection.specs.iter().zip(&mut self.spec_columns) {
-            column.push(spec, &record, buffer);
-        }
-        let c = &mut self.columns;
-        if self.projection.leader {
-            c.leader.push_slice(&text[..LEADER_LEN], buffer);
-        }
-        if !self.projection.fields {
-            return Ok(());
-        }
-        for field in &self.spans {
-            let content = &text[field.start..field.start + field.len];
-            // Tags are printable ASCII (checked with the directory): a slice of the text as it is.
-            c.tag.push_short(&text[field.tag_at..field.tag_at + 3]);
-            if field.is_control() {
-                c.ind1.push_null();
-                c.ind2.push_null();
-                c.data.push_slice(content, buffer);
-                c.subfields.push(c.code.views.len(), false);
-                continue;
-            }
-            c.data.push_null();
-            let (ind1, ind2, subfields) = split_data_field(content);
-            c.ind1.push_short(ind1);
-            c.ind2.push_short(ind2);
-            for (code, value) in subfields {
-                c.code.push_short(code);
-                c.value.push_slice(value, buffer);
-            }
-            c.subfields.push(c.code.views.len(), true);
-        }
-        c.fields.push(c.tag.views.len(), true);
+        push_columns(&self.projection, &mut self.columns, &mut self.spec_columns, &record, Text { bytes: &self.buffer, index: 0 });
         Ok(())
     }
 
     /// The batch as a DataFrame; `source_name` fills the source column, if one is selected.
     pub fn finish(self, source_name: &str) -> DataFrame {
-        let buffer = &self.buffer;
+        let buffer: Buffer<Buffer<u8>> = vec![self.buffer, self.decoded.into()].into();
+        let buffer = &buffer;
         let c = self.columns;
         // Without `fields`, the other columns hold a small part of the batch's text: copied out,
         // they let the batch buffer go (a scan of a few MARCspecs then keeps a few bytes a record
@@ -479,6 +520,126 @@ impl BatchBuilder {
         }
         DataFrame::new(self.rows, columns).expect("columns of equal length")
     }
+}
+
+/// Pushes a checked record, whose text lies in `text`, to the selected columns.
+fn push_columns(projection: &Projection, c: &mut Columns, spec_columns: &mut [SpecColumn], record: &IsoRecord<'_>, text: Text<'_>) {
+    for ((_, spec), column) in projection.specs.iter().zip(spec_columns.iter_mut()) {
+        column.push(spec, record, text);
+    }
+    if projection.leader {
+        c.leader.push_slice(&record.text[..LEADER_LEN], text);
+    }
+    if !projection.fields {
+        return;
+    }
+    for (index, field) in record.spans.iter().enumerate() {
+        let content = record.content(index);
+        // Tags are printable ASCII (checked with the directory): a slice of the text as it is.
+        c.tag.push_short(&record.text[field.tag_at..field.tag_at + 3]);
+        if field.is_control() {
+            c.ind1.push_null();
+            c.ind2.push_null();
+            c.data.push_slice(content, text);
+            c.subfields.push(c.code.views.len(), false);
+            continue;
+        }
+        c.data.push_null();
+        let (ind1, ind2, subfields) = split_data_field(content);
+        c.ind1.push_short(ind1);
+        c.ind2.push_short(ind2);
+        for (code, value) in subfields {
+            c.code.push_short(code);
+            c.value.push_slice(value, text);
+        }
+        c.subfields.push(c.code.views.len(), true);
+    }
+    c.fields.push(c.tag.views.len(), true);
+}
+
+/// Whether a record is read as MARC-8: its leader/09 is not `a`, and its bytes are not UTF-8 or
+/// hold an escape sequence. A record whose leader says MARC-8 but whose bytes are valid UTF-8 is
+/// read as UTF-8: plain ASCII reads the same either way, and multibyte UTF-8 sequences in MARC-8
+/// would be a rare accident next to the common mislabelled UTF-8 record.
+fn is_marc8(record: &[u8]) -> bool {
+    record[9] != b'a' && (memchr::memchr(ESCAPE, record).is_some() || encoding::decode_utf8(record).is_err())
+}
+
+const ESCAPE: u8 = 0x1B;
+
+/// Decodes one control field or subfield value (`offset`: where it starts in its record) to UTF-8
+/// at the end of `out`.
+type DecodeInto = fn(&[u8], &FieldSpan, usize, &mut Vec<u8>) -> Result<(), Damage>;
+
+/// Appends `record` to `out` with each control field and each subfield value decoded by
+/// `decode` (MARC-8 starts each from the default sets, as MARC 21 asks), and the spans of its
+/// fields there to `spans`: the leader, tags, indicators and subfield codes are copied as they are,
+/// so they must be ASCII. Any byte the decoder cannot read is an error naming where it is.
+fn transcode(
+    record: &[u8],
+    fields: &[FieldSpan],
+    decode: DecodeInto,
+    out: &mut Vec<u8>,
+    spans: &mut Vec<FieldSpan>,
+) -> Result<(), Damage> {
+    let base = out.len();
+    spans.clear();
+    let leader = &record[..LEADER_LEN];
+    if !leader.is_ascii() {
+        return Err(Damage::new(DamageKind::InvalidMarc8, 0, "the leader is not ASCII".to_string()));
+    }
+    out.extend_from_slice(leader);
+    for field in fields {
+        let tag_at = out.len() - base;
+        out.extend_from_slice(&field.tag);
+        let start = out.len() - base;
+        let content = field.content(record);
+        let offset_of = |piece: &[u8]| field.start + (piece.as_ptr() as usize - content.as_ptr() as usize);
+        if field.is_control() {
+            decode(content, field, field.start, out)?;
+        } else {
+            let parts = DataFieldParts::split(content);
+            copy_ascii(parts.indicators, field, offset_of(parts.indicators), "indicators", out)?;
+            for subfield in parts.subfields() {
+                out.push(crate::iso2709::SUBFIELD_DELIMITER);
+                let (code, value) = subfield.split_at(subfield.len().min(1));
+                copy_ascii(code, field, offset_of(subfield), "subfield code", out)?;
+                decode(value, field, offset_of(value), out)?;
+            }
+        }
+        spans.push(FieldSpan { tag: field.tag, tag_at, start, len: out.len() - base - start });
+    }
+    Ok(())
+}
+
+fn copy_ascii(bytes: &[u8], field: &FieldSpan, offset: usize, what: &str, out: &mut Vec<u8>) -> Result<(), Damage> {
+    if !bytes.is_ascii() {
+        return Err(Damage::new(
+            DamageKind::InvalidMarc8,
+            offset,
+            format!("field {}: {what} {:?} is not ASCII", field.tag_str(), String::from_utf8_lossy(bytes)),
+        ));
+    }
+    out.extend_from_slice(bytes);
+    Ok(())
+}
+
+fn decode_marc8_into(bytes: &[u8], field: &FieldSpan, offset: usize, out: &mut Vec<u8>) -> Result<(), Damage> {
+    let decoded = marc8::decode(bytes);
+    if let Some(problem) = decoded.problems.first() {
+        return Err(Damage::new(
+            DamageKind::InvalidMarc8,
+            offset + problem.offset,
+            format!("field {}: invalid MARC-8 at {problem}", field.tag_str()),
+        ));
+    }
+    out.extend_from_slice(decoded.text.as_bytes());
+    Ok(())
+}
+
+fn decode_latin1_into(bytes: &[u8], _: &FieldSpan, _: usize, out: &mut Vec<u8>) -> Result<(), Damage> {
+    out.extend(bytes.iter().map(|&b| char::from(b)).collect::<String>().as_bytes());
+    Ok(())
 }
 
 fn series(name: &str, array: Box<dyn Array>) -> Column {
@@ -543,6 +704,49 @@ mod tests {
             at += record.len();
         }
         Ok(builder.finish(""))
+    }
+
+    /// The subfield values of field `field` of record `row`.
+    fn values_of(df: &DataFrame, row: usize, field: usize) -> Vec<String> {
+        let fields = df.column("fields").unwrap().list().unwrap().get_as_series(row).unwrap();
+        let subfields = fields.struct_().unwrap().field_by_name("subfields").unwrap();
+        let subfields = subfields.list().unwrap().get_as_series(field).unwrap();
+        strings(&subfields.struct_().unwrap().field_by_name("value").unwrap())
+    }
+
+    const MARC8_LEADER: &[u8; 24] = b"00000nam  2200000   4500";
+
+    #[test]
+    fn marc8_records_are_decoded_field_by_field() {
+        // ANSEL's acute (0xE2) precedes its letter; ESC b ... ESC s is a subscript run.
+        let marc8 = build(MARC8_LEADER, &[("001", b"x1"), ("245", b"10\x1faCaf\xe2e\x1fbCO\x1bb2\x1bs")]);
+        let projection = Arc::new(Projection { specs: vec![("title".into(), Spec::parse("245$a").unwrap())], ..Projection::lossless() });
+        let df = frame_of(&[marc8.clone(), sample(), marc8], projection).unwrap();
+        assert_eq!(values_of(&df, 0, 1), ["Caf\u{e9}", "CO\u{2082}"]);
+        assert_eq!(values_of(&df, 2, 1), ["Caf\u{e9}", "CO\u{2082}"]);
+        assert_eq!(values_of(&df, 1, 1), ["A title /", "by me."]);
+        // The leader is kept as read: leader/09 still says MARC-8.
+        let leader = df.column("leader").unwrap().str().unwrap().get(0).unwrap().to_string();
+        assert_eq!(leader.as_bytes()[9], b' ');
+        let titles = df.column("title").unwrap().list().unwrap().get_as_series(0).unwrap();
+        assert_eq!(strings(&titles), ["Caf\u{e9}"]);
+    }
+
+    #[test]
+    fn a_record_labelled_marc8_holding_utf8_is_read_as_utf8() {
+        let record = build(MARC8_LEADER, &[("245", "10\u{1f}aCaf\u{e9}".as_bytes())]);
+        let df = frame_of(&[record], Arc::new(Projection::lossless())).unwrap();
+        assert_eq!(values_of(&df, 0, 0), ["Caf\u{e9}"]);
+    }
+
+    #[test]
+    fn bytes_marc8_cannot_read_name_their_field_and_offset() {
+        // 0xCF is unassigned in ANSEL (and not UTF-8 here).
+        let record = build(MARC8_LEADER, &[("001", b"x1"), ("245", b"10\x1faab\xcf")]);
+        let damage = frame_of(&[record.clone()], Arc::new(Projection::lossless())).unwrap_err();
+        assert_eq!(damage.kind, DamageKind::InvalidMarc8);
+        assert_eq!(record[damage.offset], 0xCF, "{damage:?}");
+        assert!(damage.detail.contains("field 245"), "{damage:?}");
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum DamageKind {
     BadIndicators,
     /// The record's bytes are not valid UTF-8.
     InvalidUtf8,
+    /// A MARC-8 record holds bytes MARC-8 cannot read, or non-ASCII bytes where only ASCII can be.
+    InvalidMarc8,
 }
 
 impl DamageKind {
@@ -35,7 +37,7 @@ impl DamageKind {
             DamageKind::BadBaseAddress => "BaseAddressInvalid",
             DamageKind::BadDirectory | DamageKind::FieldOutOfBounds => "RecordDirectoryInvalid",
             DamageKind::MissingFieldTerminator | DamageKind::BadIndicators => "FieldInvalid",
-            DamageKind::InvalidUtf8 => "InvalidEncoding",
+            DamageKind::InvalidUtf8 | DamageKind::InvalidMarc8 => "InvalidEncoding",
         }
     }
 }

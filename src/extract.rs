@@ -228,7 +228,7 @@ mod tests {
         ];
         let texts = ["LDR/05-07", "001", "007[#]", "245$a/3-#", "245$a-c", "650[1]$a[0]", "65.$a", "650^2", "6..$2"];
         let specs = texts.iter().map(|t| (PlSmallStr::from_str(t), Spec::parse(t).unwrap())).collect();
-        let projection = Arc::new(Projection { leader: true, fields: true, specs, source_column: None });
+        let projection = Arc::new(Projection { leader: true, fields: true, specs, ..Default::default() });
         let bytes: Vec<u8> = records.concat();
         let mut builder = BatchBuilder::new(bytes.into(), projection);
         builder.push_record(0, records[0].len()).unwrap();

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyString, PyTuple};
 use pyo3_polars::{PyDataFrame, PySchema, PySeries};
 
-use crate::columns::{self, Projection};
+use crate::columns::{self, Encoding, Projection};
 use crate::error::{MarcError, ReadError};
 use crate::marc8;
 use crate::pipeline::{self, Batches, Ordered, ReadOptions};
@@ -197,20 +197,30 @@ impl Drop for PyBatches {
     }
 }
 
-/// The columns to build: `leader` and `fields`, (name, MARCspec) pairs, and the name of a column
-/// for the source's name. An invalid spec raises `ValueError`.
-fn projection(leader: bool, fields: bool, specs: Vec<(String, String)>, source_column: Option<String>) -> PyResult<Projection> {
+/// The columns to build: `leader` and `fields`, (name, MARCspec) pairs, the name of a column for
+/// the source's name, and the encoding of the records' text. An invalid spec or an unknown
+/// encoding raises `ValueError`.
+fn projection(
+    leader: bool,
+    fields: bool,
+    specs: Vec<(String, String)>,
+    source_column: Option<String>,
+    encoding: &str,
+) -> PyResult<Projection> {
+    let encoding = Encoding::parse(encoding).ok_or_else(|| {
+        PyValueError::new_err(format!("unknown encoding {encoding:?}: expected \"auto\", \"utf-8\", \"marc-8\" or \"latin-1\""))
+    })?;
     let specs = specs
         .into_iter()
         .map(|(name, text)| Ok((name.into(), Spec::parse(&text).map_err(|e| PyValueError::new_err(e.to_string()))?)))
         .collect::<PyResult<_>>()?;
-    Ok(Projection { leader, fields, specs, source_column: source_column.map(Into::into) })
+    Ok(Projection { leader, fields, specs, source_column: source_column.map(Into::into), encoding })
 }
 
 /// Starts reading `sources`; `read_frame` collects the result, or Python iterates it.
 /// `map_files`: map files rather than read them in blocks (see `ReadOptions`).
 #[pyfunction]
-#[pyo3(signature = (sources, *, leader = true, fields = true, specs = Vec::new(), source_column = None, n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false))]
+#[pyo3(signature = (sources, *, leader = true, fields = true, specs = Vec::new(), source_column = None, encoding = "auto", n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false))]
 #[allow(clippy::too_many_arguments)]
 fn iter_batches(
     py: Python<'_>,
@@ -219,13 +229,14 @@ fn iter_batches(
     fields: bool,
     specs: Vec<(String, String)>,
     source_column: Option<String>,
+    encoding: &str,
     n_rows: Option<u64>,
     threads: usize,
     chunk_size: usize,
     batch_size: usize,
     map_files: bool,
 ) -> PyResult<PyBatches> {
-    let projection = Arc::new(projection(leader, fields, specs, source_column)?);
+    let projection = Arc::new(projection(leader, fields, specs, source_column, encoding)?);
     let sources = to_sources(&sources)?;
     let options = ReadOptions { projection: projection.clone(), n_rows, threads, chunk_size, batch_size, map_files };
     let batches = py.detach(|| pipeline::batches(sources, &options)).map_err(|e| to_pyerr(py, e))?;
@@ -236,7 +247,7 @@ fn iter_batches(
 #[pyfunction]
 #[pyo3(signature = (*, leader = true, fields = true, specs = Vec::new(), source_column = None))]
 fn schema(leader: bool, fields: bool, specs: Vec<(String, String)>, source_column: Option<String>) -> PyResult<PySchema> {
-    Ok(PySchema(Arc::new(columns::schema(&projection(leader, fields, specs, source_column)?))))
+    Ok(PySchema(Arc::new(columns::schema(&projection(leader, fields, specs, source_column, "auto")?))))
 }
 
 /// Checks a MARCspec; returns whether it gives a list of values per record (else one string).

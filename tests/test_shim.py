@@ -170,11 +170,12 @@ def test_close_stops_reading_and_closes_the_file():
     assert handle.closed
 
 
-def test_dropping_a_reader_part_way_leaves_no_reader_thread():
-    # 40 copies of the sample: far more than is read ahead, so the reader thread is still there
-    # after the first record, blocked until the consumer takes more.
+def test_dropping_a_reader_part_way_leaves_no_reader_thread(tmp_path):
+    # 40 copies of the sample (31 MB): far more than one decoding thread reads ahead (two 4 MiB
+    # chunks), so the reader thread is still there after the first record, waiting for the consumer.
     code = (
         "import gc, os, pathlib, marc_polars.pymarc as p, marc_polars as mp\n"
+        "mp.set_max_threads(1)\n"
         "def readers():\n"
         "    names = [open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')]\n"
         "    return sum(n == 'marc-polars-rea' for n in names)\n"
@@ -182,8 +183,10 @@ def test_dropping_a_reader_part_way_leaves_no_reader_thread():
         "before = readers(); del r; gc.collect()\n"
         "print(before, readers())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["1", "0"]
+    # Run away from the source tree, so that the installed package is the one imported.
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "0"]
 
 
 def test_marc_polars_reexports_the_reader():

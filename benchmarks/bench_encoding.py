@@ -1,0 +1,57 @@
+"""MARC-8 against UTF-8: read_marc on the same BooksAll records in both encodings.
+
+The MARC-8 version is made once, with Index Data's YAZ (`apt-get install yaz`:
+`yaz-marcdump -f utf8 -t marc8 -l 9=32`), an encoder independent of this project, and cached next
+to the BooksAll file. Each run is a fresh process; the cases are interleaved and repeated.
+
+    python benchmarks/bench_encoding.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import harness
+
+
+def marc8_version(utf8: Path) -> Path:
+    """The MARC-8 conversion of `utf8`, made with yaz-marcdump on first use."""
+    target = utf8.with_name(utf8.name + ".marc8")
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        with open(partial, "wb") as out:
+            subprocess.run(
+                ["yaz-marcdump", "-i", "marc", "-o", "marc", "-f", "utf8", "-t", "marc8", "-l", "9=32", str(utf8)],
+                stdout=out, check=True,
+            )
+        partial.replace(target)
+    return target
+
+
+def read_utf8(path: str) -> int:
+    import marc_polars as mp
+
+    return mp.read_marc(path).height
+
+
+def read_marc8(path: str) -> int:
+    import marc_polars as mp
+
+    return mp.read_marc(os.environ["MARC8_FILE"]).height
+
+
+if __name__ == "__main__":
+    from benchmarks.fetch_data import booksall
+
+    marc8 = marc8_version(booksall())
+    cases: dict[str, harness.Case] = {
+        "utf8": ({}, read_utf8),
+        "marc8": ({"MARC8_FILE": str(marc8)}, read_marc8),
+    }
+    medians = harness.main(__file__, cases, ["utf8"], __doc__)["first"]
+    if medians:
+        print(f"\nMARC-8 reads at {medians['utf8'] / medians['marc8']:.0%} of the UTF-8 speed.")
+    sys.exit(0)

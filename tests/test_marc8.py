@@ -1,0 +1,156 @@
+"""MARC-8 records (leader/09 blank) read into the frame, decoded to Unicode.
+
+Every value is compared with pymarc's `marc8_to_unicode` (NFC on both sides), and each MARC-8 file
+that has a UTF-8 twin in the corpus with the twin. Where pymarc departs from MARC 21, the test says
+which way and why, value by value (`PYMARC_DEPARTS`).
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+
+import polars as pl
+import pymarc
+import pytest
+
+import marc_polars as mp
+from marc_polars import exceptions
+
+from conftest import DATA, MARC8
+
+#: pymarc writes each half of a double diacritic (ANSEL 0xEB/0xEC ligature, 0xFA/0xFB double tilde)
+#: as its half mark, U+FE20-U+FE23; LC's table gives the first half as the one combining character
+#: that spans both letters (U+0361, U+0360) and the second half as closing it.
+HALF_MARKS = {"\ufe20", "\ufe21", "\ufe22", "\ufe23"}
+
+
+def nfc(value: str | None) -> str | None:
+    return None if value is None else unicodedata.normalize("NFC", value)
+
+
+def values_of_frame(df) -> list[list[tuple]]:
+    out = []
+    for fields in df["fields"].to_list():
+        out.append([
+            (f["tag"], f["data"]) if f["data"] is not None
+            else (f["tag"], [(s["code"], s["value"]) for s in f["subfields"]])
+            for f in fields
+        ])
+    return out
+
+
+def values_of_pymarc(data: bytes) -> list[list[tuple] | None]:
+    out: list[list[tuple] | None] = []
+    for record in pymarc.MARCReader(io.BytesIO(data), to_unicode=True, hide_utf8_warnings=True):
+        if record is None:
+            out.append(None)
+            continue
+        out.append([
+            (f.tag, nfc(f.data)) if f.is_control_field()
+            else (f.tag, [(s.code, nfc(s.value)) for s in f.subfields])
+            for f in record.fields
+        ])
+    return out
+
+
+def pymarc_departs(ours: str, theirs: str) -> bool:
+    """Whether `theirs` differs from `ours` only where pymarc departs from MARC 21."""
+    if HALF_MARKS & set(theirs) and not HALF_MARKS & set(ours):
+        return True
+    # A set designated as G0 is read by its G0 codes (MARC 21); pymarc looks the G1 code up in the
+    # G0 table and writes a space where it finds nothing (Cyrillic "решења" becomes "реше а").
+    return len(ours) == len(theirs) and all(a == b or b == " " for a, b in zip(ours, theirs))
+
+
+def compare(ours: list[list[tuple]], theirs: list[list[tuple] | None]) -> tuple[int, list]:
+    compared, differences = 0, []
+    for number, (mine, reference) in enumerate(zip(ours, theirs, strict=True)):
+        assert reference is not None, f"pymarc cannot read record {number}"
+        for (tag, value), (ref_tag, ref_value) in zip(mine, reference, strict=True):
+            assert tag == ref_tag
+            pairs = [(value, ref_value)] if isinstance(value, str) or value is None else [
+                (v, rv) for (_, v), (_, rv) in zip(value, ref_value, strict=True)
+            ]
+            for v, rv in pairs:
+                compared += 1
+                if nfc(v) != rv and not pymarc_departs(v, rv):
+                    differences.append((number, tag, v, rv))
+    return compared, differences
+
+
+@pytest.mark.parametrize("path", MARC8, ids=lambda p: p.name)
+def test_marc8_files_decode_as_pymarc_decodes_them(path):
+    data = path.read_bytes()
+    try:
+        frame = mp.read_marc(data)
+    except exceptions.InvalidEncoding as error:
+        # Bytes no MARC-8 set defines: pymarc writes a space for each; here the record is named.
+        assert path.name in UNREADABLE, f"{path.name}: {error}"
+        assert (error.record, error.byte_offset) == UNREADABLE[path.name]
+        return
+    assert path.name not in UNREADABLE
+    compared, differences = compare(values_of_frame(frame), values_of_pymarc(data))
+    assert compared > 0 and differences == []
+
+
+#: MARC-8 files holding bytes that no MARC-8 set defines: (record, byte offset of the record).
+#: pymarc writes a space for each such code and reads on.
+UNREADABLE: dict[str, tuple[int, int]] = {
+    # Its EACC sequences are mangled, as its name says: 0x4A2148 is no EACC character.
+    "marc4j__chinese_mangled_multibyte.mrc": (0, 0),
+    # The escape back to Latin is missing after Greek text: ':' (0x3A) is no Greek character.
+    "marc4j__greekmissingcharsetchange.mrc": (0, 0),
+    # Two bytes 0xFD inside an EACC run.
+    "yaz__marc12.marc": (0, 0),
+}
+
+
+def test_a_marc8_file_decodes_to_its_utf8_twin():
+    marc8 = mp.read_marc(DATA / "marc8" / "marc4j__brkrtest.mrc")
+    utf8 = mp.read_marc(DATA / "marc4j__brkrtest_UTF8.mrc")
+    ours, twin = values_of_frame(marc8), values_of_frame(utf8)
+    normalized = [[(tag, nfc(v) if isinstance(v, str) or v is None else [(c, nfc(x)) for c, x in v])
+                   for tag, v in record] for record in twin]
+    compared, differences = compare(ours, normalized)
+    assert compared > 0 and differences == []
+
+
+def test_encoding_overrides_the_leader():
+    marc8 = (DATA / "marc8" / "marc4j__brkrtest.mrc").read_bytes()
+    with pytest.raises(exceptions.InvalidEncoding, match="UTF-8"):
+        mp.read_marc(marc8, encoding="utf-8")
+    # Read as Latin-1, each byte is the character of its code: nothing is decoded from ANSEL.
+    latin1 = mp.read_marc(marc8, encoding="latin-1")
+    raw = [v for record in values_of_frame(latin1) for _, value in record for v in
+           ([value] if isinstance(value, str) or value is None else [x for _, x in value])]
+    assert any("\u00e2" in v for v in raw if v)  # ANSEL's acute, 0xE2, as the Latin-1 letter
+    assert mp.read_marc(marc8, encoding="marc-8").equals(mp.read_marc(marc8))
+    # A UTF-8 file forced through MARC-8 is no longer what UTF-8 reading gives.
+    utf8 = (DATA / "marc4j__brkrtest_UTF8.mrc").read_bytes()
+    with pytest.raises(exceptions.InvalidEncoding):
+        mp.read_marc(utf8, encoding="marc-8")
+    with pytest.raises(ValueError, match="unknown encoding"):
+        mp.read_marc(marc8, encoding="ebcdic")
+
+
+def test_scans_and_batches_decode_marc8_too():
+    path = DATA / "marc8" / "marc4j__brkrtest.mrc"
+    frame = mp.read_marc(path)
+    assert mp.scan_marc(path).collect().equals(frame)
+    assert pl.concat(mp.iter_batches(path, batch_size=3)).equals(frame)
+    titles = mp.read_marc(path, columns=["245$a"])["245$a"].to_list()
+    assert titles == [record["245"] for record in mp.read_marc(path).select(
+        pl.col("fields").marc.extract("245$a").alias("245")).to_dicts()]
+
+
+def test_the_sample_converted_to_marc8_reads_as_the_sample():
+    # Converted by YAZ, an independent MARC-8 encoder (tests/data/PROVENANCE.md).
+    marc8 = mp.read_marc(DATA / "marc8" / "yaz__booksall_sample.marc8")
+    utf8 = mp.read_marc(mp.SAMPLE)
+    assert marc8.height == utf8.height == 1000
+    ours = values_of_frame(marc8)
+    twin = [[(tag, nfc(v) if isinstance(v, str) or v is None else [(c, nfc(x)) for c, x in v])
+             for tag, v in record] for record in values_of_frame(utf8)]
+    compared, differences = compare(ours, twin)
+    assert compared > 10_000 and differences == []
