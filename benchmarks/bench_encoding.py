@@ -1,4 +1,6 @@
-"""MARC-8 against UTF-8: read_marc on the same BooksAll records in both encodings.
+"""MARC-8 against UTF-8: read_marc on the same BooksAll records in both encodings; and what
+``on_error="collect"`` (the error and raw columns) costs on the UTF-8 file, where every record is
+sound.
 
 The MARC-8 version is made once, with Index Data's YAZ (`apt-get install yaz`:
 `yaz-marcdump -f utf8 -t marc8 -l 9=32`), an encoder independent of this project, and cached next
@@ -37,6 +39,12 @@ def read_utf8(path: str) -> int:
     return mp.read_marc(path).height
 
 
+def read_utf8_collecting(path: str) -> int:
+    import marc_polars as mp
+
+    return mp.read_marc(path, on_error="collect").height
+
+
 def read_marc8(path: str) -> int:
     import marc_polars as mp
 
@@ -50,6 +58,7 @@ if __name__ == "__main__":
     cases: dict[str, harness.Case] = {
         "utf8": ({}, read_utf8),
         "marc8": ({"MARC8_FILE": str(marc8)}, read_marc8),
+        "utf8_collect": ({}, read_utf8_collecting),
     }
     medians = harness.main(__file__, cases, ["utf8"], __doc__)["first"]
     if medians:

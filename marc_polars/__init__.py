@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from marc_polars import exceptions
 from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, iter_batches, read_marc, scan_marc
+from marc_polars._report import ReadReport
 from marc_polars._namespace import MarcExpr
 from marc_polars._threads import max_threads, set_max_threads
 from marc_polars.exceptions import MarcError
@@ -37,6 +38,7 @@ __all__ = [
     "MARCReader",
     "SAMPLE",
     "MarcError",
+    "ReadReport",
     "__version__",
     "exceptions",
     "iter_batches",

@@ -1,4 +1,4 @@
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -7,15 +7,12 @@ class BatchIterator(Iterator[pl.DataFrame]):
     def __iter__(self) -> BatchIterator: ...
     def __next__(self) -> pl.DataFrame: ...
     def close(self) -> None: ...
+    def report(self) -> dict[str, Any]: ...
 
 def iter_batches(
     sources: Sequence[object],
+    columns: Mapping[str, Any] | None = None,
     *,
-    leader: bool = True,
-    fields: bool = True,
-    specs: Sequence[tuple[str, str]] = (),
-    source_column: str | None = None,
-    encoding: str = "auto",
     n_rows: int | None = None,
     threads: int = 0,
     chunk_size: int = ...,
@@ -23,13 +20,7 @@ def iter_batches(
     map_files: bool = False,
 ) -> BatchIterator: ...
 def read_frame(batches: BatchIterator) -> pl.DataFrame: ...
-def schema(
-    *,
-    leader: bool = True,
-    fields: bool = True,
-    specs: Sequence[tuple[str, str]] = (),
-    source_column: str | None = None,
-) -> pl.Schema: ...
+def schema(columns: Mapping[str, Any]) -> pl.Schema: ...
 def parse_spec(spec: str) -> bool: ...
 def extract(series: pl.Series, spec: str) -> pl.Series: ...
 

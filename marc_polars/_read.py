@@ -9,12 +9,13 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import IO, Any, Union
+from typing import IO, Any, Literal, Union
 
 import polars as pl
 from polars.io.plugins import register_io_source
 
 from marc_polars import _native
+from marc_polars._report import ReadReport
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 Columns = Union[str, Sequence[str], Mapping[str, str], None]
@@ -80,24 +81,47 @@ def _expand(source: Source | Sequence[Source], glob: bool) -> list[object]:
     return out
 
 
+#: The columns ``on_error="collect"`` adds: what is wrong with a record, and its exact bytes.
+ERROR_COLUMNS = ("error", "raw")
+
+OnError = Literal["raise", "skip", "collect"]
+
+
 @dataclass(frozen=True)
 class _Columns:
-    """The output columns, in order, each with what it is made from: a lossless column's name, a
-    MARCspec, or the source name (for `include_file_paths`)."""
+    """The output columns, in order, each with what it is made from (a lossless column's name or a
+    MARCspec), then the columns of each record's encoding, its error and raw bytes, and its source;
+    and how records are read (`encoding`, `nfc`, `on_error`)."""
 
     made_from: dict[str, str]
     source_column: str | None
+    encoding_column: str | None
+    reading: dict[str, Any]
 
     @staticmethod
-    def of(columns: Columns, include_file_paths: str | None) -> _Columns:
+    def of(
+        columns: Columns,
+        include_file_paths: str | None = None,
+        include_encoding: str | None = None,
+        encoding: str = "auto",
+        nfc: bool = True,
+        on_error: OnError = "raise",
+    ) -> _Columns:
+        if on_error not in ("raise", "skip", "collect"):
+            raise ValueError(f'on_error must be "raise", "skip" or "collect", got {on_error!r}')
         if columns is None:
             columns = LOSSLESS_COLUMNS
         if isinstance(columns, str):
             columns = [columns]
         pairs = list(columns.items()) if isinstance(columns, Mapping) else [(c, c) for c in columns]
+        extra = [
+            *([include_encoding] if include_encoding else []),
+            *(ERROR_COLUMNS if on_error == "collect" else ()),
+            *([include_file_paths] if include_file_paths else []),
+        ]
         made_from: dict[str, str] = {}
         for name, what in pairs:
-            if name in made_from or name == include_file_paths:
+            if name in made_from or name in extra:
                 raise ValueError(f"column name {name!r} is used twice")
             if what not in LOSSLESS_COLUMNS:
                 try:
@@ -107,10 +131,13 @@ class _Columns:
                         f"unknown column {what!r}: neither {' nor '.join(LOSSLESS_COLUMNS)} nor a MARCspec ({error})"
                     ) from None
             made_from[name] = what
+        if len(set(extra)) < len(extra):
+            raise ValueError(f"column names {extra} are used twice")
         for name, what in made_from.items():
             if what not in LOSSLESS_COLUMNS and name in LOSSLESS_COLUMNS and name in made_from.values():
                 raise ValueError(f"column name {name!r} is used twice: by a MARCspec and by the lossless column")
-        return _Columns(made_from, include_file_paths)
+        reading = {"encoding": encoding, "nfc": nfc, "on_error": on_error}
+        return _Columns(made_from, include_file_paths, include_encoding, reading)
 
     def _native_name(self, name: str) -> str:
         """The name of the native column that becomes `name`: lossless columns keep theirs."""
@@ -118,10 +145,16 @@ class _Columns:
         return what if what in LOSSLESS_COLUMNS else name
 
     def names(self) -> list[str]:
-        return [*self.made_from, *([self.source_column] if self.source_column else [])]
+        return [
+            *self.made_from,
+            *([self.encoding_column] if self.encoding_column else []),
+            *(ERROR_COLUMNS if self.reading["on_error"] == "collect" else ()),
+            *([self.source_column] if self.source_column else []),
+        ]
 
     def native(self, names: Sequence[str]) -> dict[str, Any]:
-        """The native reader's options to build just `names`."""
+        """The native reader's options to build just `names` (the error columns come with
+        `on_error="collect"` whether asked for or not)."""
         made_from = [self.made_from[n] for n in names if n in self.made_from]
         specs = [(n, w) for n in names if (w := self.made_from.get(n)) is not None and w not in LOSSLESS_COLUMNS]
         return {
@@ -129,6 +162,8 @@ class _Columns:
             "fields": "fields" in made_from,
             "specs": specs,
             "source_column": self.source_column if self.source_column in names else None,
+            "encoding_column": self.encoding_column if self.encoding_column in names else None,
+            **self.reading,
         }
 
     def select(self, df: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
@@ -137,7 +172,7 @@ class _Columns:
 
     def schema(self, row_index_name: str | None) -> pl.Schema:
         names = self.names()
-        native = _native.schema(**self.native(names))
+        native = _native.schema(self.native(names))
         schema = pl.Schema({n: native[self._native_name(n)] for n in names})
         if row_index_name is None:
             return schema
@@ -162,6 +197,10 @@ def read_marc(
     glob: bool = True,
     include_file_paths: str | None = None,
     encoding: str = "auto",
+    nfc: bool = True,
+    include_encoding: str | None = None,
+    on_error: OnError = "raise",
+    report: ReadReport | None = None,
 ) -> pl.DataFrame:
     """Read MARC 21 records (ISO 2709) into a DataFrame, one row per record.
 
@@ -176,7 +215,7 @@ def read_marc(
         ``"008/35-37"``: the column is named after the spec), or a dict of output name to either.
         Default: the lossless ``leader`` and ``fields``. A column not asked for is never built.
     n_rows
-        Stop after this many records.
+        Stop after this many records (damaged ones included).
     row_index_name, row_index_offset
         Add a first column of that name numbering the rows from ``row_index_offset``.
     glob
@@ -187,7 +226,25 @@ def read_marc(
         ``"auto"``: as leader/09 says, UTF-8 (``a``) or MARC-8 (blank), except that a record
         labelled MARC-8 whose bytes are valid UTF-8 without escape sequences is read as UTF-8 (a
         common mislabelling). ``"utf-8"``, ``"marc-8"`` or ``"latin-1"`` read every record so.
-        MARC-8 is decoded to Unicode, combining marks after their base letter, NFC.
+        MARC-8 is decoded to Unicode, combining marks after their base letter.
+    nfc
+        Normalise text decoded from MARC-8 to NFC (as LC's UTF-8 records and pymarc have it);
+        ``False`` keeps each base letter followed by its combining marks. UTF-8 text is never
+        changed.
+    include_encoding
+        Add a column of that name saying which encoding each record was read in: ``"utf-8"``,
+        ``"marc-8"`` or ``"latin-1"``.
+    on_error
+        What to do with a damaged record (bad framing, directory, indicators or encoding):
+        ``"raise"`` the typed exception naming the source, record number and byte offset;
+        ``"skip"`` it (``report`` counts it and keeps its error); or ``"collect"`` it as a row
+        whose ``error`` column says what is wrong and whose ``raw`` column holds its exact bytes,
+        its other columns holding what could be read of it (``error`` and ``raw`` are null on
+        sound records). Padding between records (line ends, 0x1A, NUL) is skipped in every mode
+        and reported; a record longer than the 99,999 bytes its length can say is read by its
+        terminator.
+    report
+        A :class:`ReadReport` to fill with what the read skipped or collected.
 
     Returns
     -------
@@ -200,18 +257,21 @@ def read_marc(
     Raises
     ------
     marc_polars.exceptions.MarcError
-        (a subclass of it) for a damaged record, naming the source, record number and byte offset.
+        (a subclass of it) for a damaged record under ``on_error="raise"``, naming the source,
+        record number and byte offset.
     ValueError
         for an invalid MARCspec, naming it and the position of the error.
     """
     _check(n_rows)
-    plan = _Columns.of(columns, include_file_paths)
+    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error)
     names = plan.names()
     # Files are mapped rather than read in blocks: the frame keeps all of their text anyway.
-    batches = _native.iter_batches(
-        _expand(source, glob), map_files=True, n_rows=n_rows, encoding=encoding, **plan.native(names)
-    )
-    df = plan.select(_native.read_frame(batches), names)
+    batches = _native.iter_batches(_expand(source, glob), plan.native(names), map_files=True, n_rows=n_rows)
+    try:
+        df = plan.select(_native.read_frame(batches), names)
+    finally:
+        if report is not None:
+            report._update(batches.report())
     if row_index_name is not None:
         df = df.with_row_index(row_index_name, offset=row_index_offset)
     return df
@@ -228,26 +288,26 @@ def iter_batches(
     glob: bool = True,
     include_file_paths: str | None = None,
     encoding: str = "auto",
+    nfc: bool = True,
+    include_encoding: str | None = None,
+    on_error: OnError = "raise",
+    report: ReadReport | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
     Takes the same sources and options as :func:`read_marc`; ``pl.concat`` of the batches equals
     ``read_marc``'s frame. Records are decoded ahead on all threads while memory stays bounded,
-    whatever the size of the input. Leaving the loop early stops the reading.
+    whatever the size of the input. Leaving the loop early stops the reading. ``report`` is kept
+    up to date as batches are handed out.
     """
     _check(n_rows, batch_size)
-    plan = _Columns.of(columns, include_file_paths)
+    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error)
     names = plan.names()
     options = plan.native(names)
     native = _native.iter_batches(
-        _expand(source, glob),
-        batch_size=batch_size,
-        n_rows=n_rows,
-        encoding=encoding,
-        map_files=_map_files(n_rows, options),
-        **options,
+        _expand(source, glob), options, batch_size=batch_size, n_rows=n_rows, map_files=_map_files(n_rows, options)
     )
-    return _batches(native, plan, names, row_index_name, row_index_offset)
+    return _batches(native, plan, names, row_index_name, row_index_offset, report)
 
 
 def _batches(
@@ -256,12 +316,15 @@ def _batches(
     names: list[str],
     row_index_name: str | None,
     offset: int,
+    report: ReadReport | None,
     predicate: pl.Expr | None = None,
     output: list[str] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """The native batches as `names`, numbered, then filtered by `predicate` and cut to `output`."""
     try:
         for df in native:
+            if report is not None:
+                report._update(native.report())
             df = plan.select(df, names)
             if row_index_name is not None:
                 df = df.with_row_index(row_index_name, offset=offset)
@@ -270,6 +333,8 @@ def _batches(
                 df = df.filter(predicate)
             yield df if output is None else df.select(output)
     finally:
+        if report is not None:
+            report._update(native.report())
         native.close()
 
 
@@ -283,6 +348,10 @@ def scan_marc(
     glob: bool = True,
     include_file_paths: str | None = None,
     encoding: str = "auto",
+    nfc: bool = True,
+    include_encoding: str | None = None,
+    on_error: OnError = "raise",
+    report: ReadReport | None = None,
     batch_size: int | None = None,
 ) -> pl.LazyFrame:
     """Lazily read MARC 21 records: a LazyFrame whose projections, filters and limits reach the decoder.
@@ -290,12 +359,12 @@ def scan_marc(
     Takes :func:`read_marc`'s sources and options. Only the columns a query uses are built (a query
     on MARCspec columns never builds ``fields``), filters are applied to each batch as it is
     decoded, and a limit stops the decoding. ``batch_size`` (records per batch) overrides the hint
-    Polars gives. Each ``collect`` reads the sources again; a file
+    Polars gives. Each ``collect`` reads the sources again (and starts ``report`` afresh); a file
     object is read from where it stood when the scan was made, which a non-seekable stream allows
     once only.
     """
     _check(n_rows, batch_size)
-    plan = _Columns.of(columns, include_file_paths)
+    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error)
     sources = _expand(source, glob)
     schema = plan.schema(row_index_name)
     starts = {i: s.tell() for i, s in enumerate(sources) if _is_stream(s) and _seekable(s)}  # type: ignore[attr-defined]
@@ -318,13 +387,12 @@ def scan_marc(
         options = plan.native(names)
         native = _native.iter_batches(
             sources,
+            options,
             batch_size=batch_size or size or DEFAULT_BATCH_SIZE,
             n_rows=rows,
-            encoding=encoding,
             map_files=_map_files(rows, options),
-            **options,
         )
-        yield from _batches(native, plan, names, row_index_name, row_index_offset, predicate, output)
+        yield from _batches(native, plan, names, row_index_name, row_index_offset, report, predicate, output)
 
     detail = ", ".join(s if isinstance(s, str) else type(s).__name__ for s in sources)
     return register_io_source(

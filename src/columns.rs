@@ -10,15 +10,17 @@
 use std::sync::Arc;
 
 use polars::prelude::{AnyValue, Column, DataFrame, DataType, PlSmallStr, Scalar, Schema, Series};
-use polars_arrow::array::{Array, ListArray, StructArray, Utf8ViewArray, View};
+use polars_arrow::array::{Array, BinaryViewArray, ListArray, StructArray, Utf8ViewArray, View};
 use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
 use polars_arrow::offset::OffsetsBuffer;
 use polars_buffer::Buffer;
 
 use crate::{encoding, marc8};
-use crate::error::{Damage, DamageKind};
+use crate::error::{Damage, DamageKind, MarcError, OnError};
 use crate::iso2709::{parse_record, DataFieldParts, FieldSpan, LEADER_LEN};
+use crate::salvage::{salvage, TextCodec};
+use crate::source::Framed;
 use crate::spec::{RecordView, Spec};
 
 /// Which columns to build: the lossless ones, derived ones selected by MARCspecs, and the name of a
@@ -31,7 +33,18 @@ pub struct Projection {
     pub specs: Vec<(PlSmallStr, Spec)>,
     pub source_column: Option<PlSmallStr>,
     pub encoding: Encoding,
+    /// The name of a column saying which encoding each record was read in, if one is wanted.
+    pub encoding_column: Option<PlSmallStr>,
+    /// Keep MARC-8 text as decoded, each base letter followed by its marks, rather than NFC.
+    pub decomposed: bool,
+    /// What to do with damaged records; `Collect` adds the `error` and `raw` columns.
+    pub on_error: OnError,
 }
+
+/// Names of the columns `on_error="collect"` adds: what is wrong with a record (null if nothing),
+/// and the exact bytes of a damaged record.
+pub const ERROR_COLUMN: &str = "error";
+pub const RAW_COLUMN: &str = "raw";
 
 /// How records' bytes become text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -107,6 +120,13 @@ pub fn schema(projection: &Projection) -> Schema {
         let dtype = if spec.is_list() { DataType::List(Box::new(DataType::String)) } else { DataType::String };
         schema.insert(name.clone(), dtype);
     }
+    if let Some(name) = &projection.encoding_column {
+        schema.insert(name.clone(), DataType::String);
+    }
+    if projection.on_error == OnError::Collect {
+        schema.insert(PlSmallStr::from_static(ERROR_COLUMN), DataType::String);
+        schema.insert(PlSmallStr::from_static(RAW_COLUMN), DataType::Binary);
+    }
     if let Some(name) = &projection.source_column {
         schema.insert(name.clone(), DataType::String);
     }
@@ -144,6 +164,17 @@ impl StrColumn {
         self.in_buffer |= value.len() > View::MAX_INLINE_SIZE as usize;
         if let Some(validity) = &mut self.validity {
             validity.push(true);
+        }
+    }
+
+    /// Adds a value expected to be short (an indicator, a subfield code), which only a salvaged
+    /// record may have longer.
+    #[inline]
+    fn push_small(&mut self, value: &str, text: Text<'_>) {
+        if value.len() <= View::MAX_INLINE_SIZE as usize {
+            self.push_short(value);
+        } else {
+            self.push_slice(value, text);
         }
     }
 
@@ -254,6 +285,36 @@ struct Columns {
     subfields: ListColumn,
     code: StrColumn,
     value: StrColumn,
+    encoding: StrColumn,
+    error: StrColumn,
+    raw: RawColumn,
+}
+
+/// Binary views into the batch buffer, null for every record but the damaged ones.
+#[derive(Default)]
+struct RawColumn {
+    views: Vec<View>,
+    validity: MutableBitmap,
+}
+
+impl RawColumn {
+    fn push(&mut self, bytes: &[u8], start: usize) {
+        self.views.push(View::new_from_bytes(bytes, 0, start as u32));
+        self.validity.push(true);
+    }
+
+    fn push_null(&mut self) {
+        self.views.push(View::default());
+        self.validity.push(false);
+    }
+
+    fn finish(self, buffer: &Buffer<u8>) -> Box<dyn Array> {
+        let buffers: Buffer<Buffer<u8>> = vec![buffer.clone()].into();
+        // Few rows are damaged: the safe constructor's checks cost nothing worth avoiding.
+        BinaryViewArray::try_new(ArrowDataType::BinaryView, self.views.into(), buffers, self.validity.into())
+            .expect("views of damaged records inside the batch buffer")
+            .boxed()
+    }
 }
 
 /// The column of one MARCspec: at most one value per record, or a list.
@@ -311,6 +372,8 @@ impl SpecColumn {
 struct IsoRecord<'a> {
     /// The whole record, valid UTF-8.
     text: &'a str,
+    /// The leader is `text[..leader_len]`: 24 bytes but in a salvaged record.
+    leader_len: usize,
     spans: &'a [FieldSpan],
 }
 
@@ -323,7 +386,7 @@ impl<'a> IsoRecord<'a> {
 
 impl<'a> RecordView<'a> for IsoRecord<'a> {
     fn leader(&self) -> Option<&'a str> {
-        Some(&self.text[..LEADER_LEN])
+        Some(&self.text[..self.leader_len])
     }
 
     fn field_count(&self) -> usize {
@@ -405,30 +468,29 @@ impl BatchBuilder {
         }
     }
 
-    /// Reserves room for the records at `bounds` (as framed), so the columns grow without
-    /// reallocating: fields are counted from each directory's size, subfields bounded by the number
-    /// of subfield delimiters.
-    pub fn reserve_for(&mut self, bounds: &[usize]) {
-        let records = bounds.len().saturating_sub(1);
+    /// Reserves room for `records` (as framed), so the columns grow without reallocating: fields
+    /// are counted from each directory's size, subfields bounded by the number of subfield
+    /// delimiters.
+    pub fn reserve_for(&mut self, records: &[Framed]) {
         let c = &mut self.columns;
         if self.projection.leader {
-            c.leader.reserve(records);
+            c.leader.reserve(records.len());
         }
         for column in &mut self.spec_columns {
-            column.reserve(records);
+            column.reserve(records.len());
         }
         if !self.projection.fields {
             return;
         }
         let buffer = &self.buffer[..];
-        let fields: usize = bounds[..records]
+        let fields: usize = records
             .iter()
-            .filter_map(|&at| buffer.get(at + 12..at + 17))
+            .filter_map(|record| buffer.get(record.start + 12..record.start + 17))
             .filter_map(|base| std::str::from_utf8(base).ok()?.parse::<usize>().ok())
             .map(|base| base.saturating_sub(LEADER_LEN + 1) / 12)
             .sum();
         let subfields = memchr::memchr_iter(crate::iso2709::SUBFIELD_DELIMITER, buffer).count();
-        c.fields.reserve(records);
+        c.fields.reserve(records.len());
         for column in [&mut c.tag, &mut c.ind1, &mut c.ind2, &mut c.data] {
             column.reserve(fields);
         }
@@ -437,46 +499,128 @@ impl BatchBuilder {
         c.value.reserve(subfields);
     }
 
+    /// Rows added so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// How a record's text is decoded, by `encoding=` and (under `Auto`) by the record.
+    fn codec(&self, bytes: &[u8]) -> TextCodec {
+        match self.projection.encoding {
+            Encoding::Auto if is_marc8(bytes) => TextCodec::Marc8 { nfc: !self.projection.decomposed },
+            Encoding::Marc8 => TextCodec::Marc8 { nfc: !self.projection.decomposed },
+            Encoding::Latin1 => TextCodec::Latin1,
+            Encoding::Auto | Encoding::Utf8 => TextCodec::Utf8,
+        }
+    }
+
+    /// How a damaged record is best read: as a sound one would be, except that under `Auto` a
+    /// record labelled UTF-8 whose bytes are not UTF-8 but read as MARC-8 without a fault (the
+    /// common mislabelling the other way) is read as MARC-8.
+    fn salvage_codec(&self, bytes: &[u8]) -> TextCodec {
+        if bytes.len() <= LEADER_LEN {
+            return TextCodec::Utf8;
+        }
+        let codec = self.codec(bytes);
+        let marc8 = TextCodec::Marc8 { nfc: !self.projection.decomposed };
+        let reads_as_marc8 = || {
+            let body = &bytes[LEADER_LEN..];
+            encoding::decode_utf8(body).is_err() && marc8::decode(body).problems.is_empty()
+        };
+        if self.projection.encoding == Encoding::Auto && codec == TextCodec::Utf8 && reads_as_marc8() {
+            marc8
+        } else {
+            codec
+        }
+    }
+
     /// Adds the record that occupies `start..end` of the buffer (a range from framing).
     pub fn push_record(&mut self, start: usize, end: usize) -> Result<(), Damage> {
         let bytes = &self.buffer[start..end];
         parse_record(bytes, &mut self.spans)?;
-        let decode = match self.projection.encoding {
-            Encoding::Auto if is_marc8(bytes) => Some(decode_marc8_into as DecodeInto),
-            Encoding::Marc8 => Some(decode_marc8_into as DecodeInto),
-            Encoding::Latin1 => Some(decode_latin1_into as DecodeInto),
-            Encoding::Auto | Encoding::Utf8 => None,
+        let codec = self.codec(bytes);
+        let decode = match codec {
+            TextCodec::Marc8 { nfc: true } => Some(decode_marc8_into as DecodeInto),
+            TextCodec::Marc8 { nfc: false } => Some(decode_marc8_decomposed_into as DecodeInto),
+            TextCodec::Latin1 => Some(decode_latin1_into as DecodeInto),
+            TextCodec::Utf8 => None,
         };
         if let Some(decode) = decode {
             if self.projection.reads_data_fields() {
                 check_indicators(bytes, &self.spans)?;
             }
             let at = self.decoded.len();
+            if at == 0 {
+                // Decoded text is about as long as the records it comes from: one allocation for
+                // the rest of the batch rather than a doubling at every overflow.
+                self.decoded.reserve(self.buffer.len() - start + self.buffer.len() / 16);
+            }
             transcode(bytes, &self.spans, decode, &mut self.decoded, &mut self.decoded_spans)?;
             // Made of the leader and tags (checked ASCII) and the decoder's strings: UTF-8 by
             // construction; checked all the same, as a bug must not become invalid strings.
-            let text = std::str::from_utf8(&self.decoded[at..])
-                .map_err(|e| Damage::new(DamageKind::InvalidUtf8, 0, format!("decoded to invalid UTF-8: {e}")))?;
-            let record = IsoRecord { text, spans: &self.decoded_spans };
-            self.rows += 1;
+            let text = encoding::decode_utf8(&self.decoded[at..])
+                .map_err(|e| Damage::new(DamageKind::InvalidUtf8, e, "decoded to invalid UTF-8".to_string()))?;
+            let record = IsoRecord { text, leader_len: LEADER_LEN, spans: &self.decoded_spans };
             push_columns(&self.projection, &mut self.columns, &mut self.spec_columns, &record, Text { bytes: &self.decoded, index: 1 });
-            return Ok(());
-        }
-        let text = encoding::decode_utf8(bytes).map_err(|at| invalid_utf8(bytes, &self.spans, at))?;
-        // The record is valid UTF-8 throughout, so every slice between ASCII delimiters is too;
-        // only the leader's end and the field starts the directory gives need a boundary check.
-        for (from, to) in std::iter::once((0, LEADER_LEN)).chain(self.spans.iter().map(|f| (f.start, f.start + f.len))) {
-            if !text.is_char_boundary(from) || !text.is_char_boundary(to) {
-                return Err(Damage::new(DamageKind::InvalidUtf8, from, format!("bytes {from}..{to} split a UTF-8 character")));
+        } else {
+            let text = encoding::decode_utf8(bytes).map_err(|at| invalid_utf8(bytes, &self.spans, at))?;
+            // The record is valid UTF-8 throughout, so every slice between ASCII delimiters is
+            // too; only the leader's end and the field starts the directory gives need a boundary
+            // check.
+            for (from, to) in std::iter::once((0, LEADER_LEN)).chain(self.spans.iter().map(|f| (f.start, f.start + f.len))) {
+                if !text.is_char_boundary(from) || !text.is_char_boundary(to) {
+                    return Err(Damage::new(DamageKind::InvalidUtf8, from, format!("bytes {from}..{to} split a UTF-8 character")));
+                }
             }
+            if self.projection.reads_data_fields() {
+                check_indicators(bytes, &self.spans)?;
+            }
+            let record = IsoRecord { text, leader_len: LEADER_LEN, spans: &self.spans };
+            push_columns(&self.projection, &mut self.columns, &mut self.spec_columns, &record, Text { bytes: &self.buffer, index: 0 });
         }
-        if self.projection.reads_data_fields() {
-            check_indicators(bytes, &self.spans)?;
+        self.push_row_notes(codec);
+        Ok(())
+    }
+
+    /// Adds a damaged record (`on_error="collect"`): what can be read of it, its error, and its
+    /// exact bytes.
+    pub fn push_damaged(&mut self, start: usize, end: usize, error: &MarcError) {
+        let bytes = &self.buffer[start..end];
+        let codec = self.salvage_codec(bytes);
+        let at = self.decoded.len();
+        let salvaged = salvage(bytes, codec, &mut self.decoded, &mut self.decoded_spans);
+        let message = format!("{}: {error}", error.kind.exception_name());
+        let message_at = self.decoded.len();
+        self.decoded.extend_from_slice(message.as_bytes());
+        // Salvaged text is decoded lossily, and the message is a `String`: UTF-8 both.
+        let (Ok(text), Ok(message)) =
+            (std::str::from_utf8(&self.decoded[at..message_at]), std::str::from_utf8(&self.decoded[message_at..]))
+        else {
+            unreachable!("salvaged text and messages are UTF-8")
+        };
+        let record = IsoRecord { text, leader_len: salvaged.leader_len, spans: &self.decoded_spans };
+        let decoded = Text { bytes: &self.decoded, index: 1 };
+        push_columns(&self.projection, &mut self.columns, &mut self.spec_columns, &record, decoded);
+        let c = &mut self.columns;
+        if self.projection.encoding_column.is_some() {
+            c.encoding.push_short(codec.name());
+        }
+        c.error.push_slice(message, decoded);
+        c.raw.push(bytes, start);
+        self.rows += 1;
+    }
+
+    /// Ends a sound record's row: its encoding, and under `on_error="collect"` null error and raw.
+    fn push_row_notes(&mut self, codec: TextCodec) {
+        let c = &mut self.columns;
+        if self.projection.encoding_column.is_some() {
+            c.encoding.push_short(codec.name());
+        }
+        if self.projection.on_error == OnError::Collect {
+            c.error.push_null();
+            c.raw.push_null();
         }
         self.rows += 1;
-        let record = IsoRecord { text, spans: &self.spans };
-        push_columns(&self.projection, &mut self.columns, &mut self.spec_columns, &record, Text { bytes: &self.buffer, index: 0 });
-        Ok(())
     }
 
     /// The batch as a DataFrame; `source_name` fills the source column, if one is selected.
@@ -514,6 +658,13 @@ impl BatchBuilder {
         for ((name, _), column) in self.projection.specs.iter().zip(self.spec_columns) {
             columns.push(series(name, column.finish(buffer, compact)));
         }
+        if let Some(name) = &self.projection.encoding_column {
+            columns.push(series(name, c.encoding.finish(buffer, false)));
+        }
+        if self.projection.on_error == OnError::Collect {
+            columns.push(series(ERROR_COLUMN, c.error.finish(buffer, compact)));
+            columns.push(series(RAW_COLUMN, c.raw.finish(&buffer[0])));
+        }
         if let Some(name) = &self.projection.source_column {
             let value = Scalar::new(DataType::String, AnyValue::StringOwned(source_name.into()));
             columns.push(Column::new_scalar(name.clone(), value, self.rows));
@@ -528,7 +679,7 @@ fn push_columns(projection: &Projection, c: &mut Columns, spec_columns: &mut [Sp
         column.push(spec, record, text);
     }
     if projection.leader {
-        c.leader.push_slice(&record.text[..LEADER_LEN], text);
+        c.leader.push_slice(&record.text[..record.leader_len], text);
     }
     if !projection.fields {
         return;
@@ -546,10 +697,10 @@ fn push_columns(projection: &Projection, c: &mut Columns, spec_columns: &mut [Sp
         }
         c.data.push_null();
         let (ind1, ind2, subfields) = split_data_field(content);
-        c.ind1.push_short(ind1);
-        c.ind2.push_short(ind2);
+        c.ind1.push_small(ind1, text);
+        c.ind2.push_small(ind2, text);
         for (code, value) in subfields {
-            c.code.push_short(code);
+            c.code.push_small(code, text);
             c.value.push_slice(value, text);
         }
         c.subfields.push(c.code.views.len(), true);
@@ -625,7 +776,21 @@ fn copy_ascii(bytes: &[u8], field: &FieldSpan, offset: usize, what: &str, out: &
 }
 
 fn decode_marc8_into(bytes: &[u8], field: &FieldSpan, offset: usize, out: &mut Vec<u8>) -> Result<(), Damage> {
-    let decoded = marc8::decode(bytes);
+    marc8_into(bytes, true, field, offset, out)
+}
+
+fn decode_marc8_decomposed_into(bytes: &[u8], field: &FieldSpan, offset: usize, out: &mut Vec<u8>) -> Result<(), Damage> {
+    marc8_into(bytes, false, field, offset, out)
+}
+
+fn marc8_into(bytes: &[u8], nfc: bool, field: &FieldSpan, offset: usize, out: &mut Vec<u8>) -> Result<(), Damage> {
+    // Most values are printable ASCII, which MARC-8's default G0 set maps to itself: copied as
+    // they are, without the decoder's allocations.
+    if bytes.iter().all(|&b| (0x20..0x7F).contains(&b)) {
+        out.extend_from_slice(bytes);
+        return Ok(());
+    }
+    let decoded = marc8::decode_normalized(bytes, nfc);
     if let Some(problem) = decoded.problems.first() {
         return Err(Damage::new(
             DamageKind::InvalidMarc8,

@@ -42,6 +42,29 @@ impl DamageKind {
     }
 }
 
+/// What a read does with a damaged record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop with the record's error.
+    #[default]
+    Raise,
+    /// Leave the record out, and report it.
+    Skip,
+    /// Keep the record as a row, with its error and its exact bytes in columns of their own.
+    Collect,
+}
+
+impl OnError {
+    pub fn parse(name: &str) -> Option<OnError> {
+        Some(match name {
+            "raise" => OnError::Raise,
+            "skip" => OnError::Skip,
+            "collect" => OnError::Collect,
+            _ => return None,
+        })
+    }
+}
+
 /// Damage found in one record; `offset` counts from the record's first byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damage {

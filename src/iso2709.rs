@@ -85,6 +85,103 @@ pub fn truncated(available: usize, needed: Option<usize>) -> Damage {
     Damage::new(DamageKind::Truncated, available, detail)
 }
 
+/// Bytes that tools leave between records and that are no part of any record: line ends, the DOS
+/// end-of-file mark (0x1A), NUL filler and spaces. A record never starts with one (its first byte is
+/// a digit), so skipping them cannot swallow a record.
+pub fn is_padding(byte: u8) -> bool {
+    matches!(byte, b'\n' | b'\r' | 0x1A | 0x00 | b' ')
+}
+
+/// The number of padding bytes at the start of `buf`.
+pub fn padding_len(buf: &[u8]) -> usize {
+    buf.iter().position(|&b| !is_padding(b)).unwrap_or(buf.len())
+}
+
+/// The longest record the five digits of a length field can declare. A longer record (some
+/// systems write them, with 99999 or the length modulo 100,000 in the field) is read by its
+/// terminator without complaint.
+pub const MAX_DECLARABLE_LEN: usize = 99_999;
+
+/// Where the next record may start after damage at `buf[0]`, found by [`resync`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resync {
+    /// The damaged bytes are `buf[..end]`; what follows is padding, a record, or the end of input.
+    At(usize),
+    /// The buffer ends before this can be decided: more input is wanted.
+    NeedMore,
+}
+
+/// Whether a well-formed record starts at `buf[0]`: its length field points at a record terminator,
+/// and its base address at a directory terminator. `None` while the buffer is too short to tell.
+fn record_starts(buf: &[u8], at_end: bool) -> Option<bool> {
+    match frame(buf) {
+        Ok(Frame::Record(len)) => Some(
+            parse_digits(&buf[12..17]).is_some_and(|base| base > LEADER_LEN && base < len && buf[base - 1] == FIELD_TERMINATOR),
+        ),
+        Ok(Frame::Incomplete { .. }) if !at_end => None,
+        _ => Some(false),
+    }
+}
+
+/// Whether what follows a record terminator (padding skipped) may begin the next record: the end
+/// of input, or a length field of five digits. After a terminator this is evidence enough, so that
+/// a run of records whose lengths are all wrong is still cut at each terminator.
+fn may_follow_terminator(buf: &[u8], at_end: bool) -> Option<bool> {
+    let rest = &buf[padding_len(buf)..];
+    match rest.get(..5) {
+        Some(length) => Some(length.iter().all(u8::is_ascii_digit)),
+        None if !at_end => None,
+        None => Some(rest.iter().all(u8::is_ascii_digit)),
+    }
+}
+
+/// Finds where the damaged bytes at the start of `buf` end: just after a record terminator that
+/// the next record (or the end of input) follows, or just before a well-formed record, whichever
+/// comes first. `at_end`: `buf` holds the rest of the input, so its end ends the damage.
+pub fn resync(buf: &[u8], at_end: bool) -> Resync {
+    for at in 1..=buf.len() {
+        let decided = if buf[at - 1] == RECORD_TERMINATOR {
+            may_follow_terminator(&buf[at..], at_end)
+        } else if at == buf.len() {
+            Some(at_end)
+        } else {
+            record_starts(&buf[at..], at_end)
+        };
+        match decided {
+            Some(true) => return Resync::At(at),
+            Some(false) => {}
+            None => return Resync::NeedMore,
+        }
+    }
+    if at_end {
+        Resync::At(buf.len())
+    } else {
+        Resync::NeedMore
+    }
+}
+
+/// The damage of bytes that framing could not read as one record, now read as `unit` (found by
+/// [`resync`]): `None` when the unit is a whole record longer than its length field can say.
+pub fn unit_damage(unit: &[u8], found: Damage) -> Option<Damage> {
+    let ends_record = unit.len() >= MIN_RECORD_LEN && unit.last() == Some(&RECORD_TERMINATOR);
+    if ends_record && unit.len() > MAX_DECLARABLE_LEN {
+        return None;
+    }
+    if !ends_record {
+        return Some(found);
+    }
+    let declared = lossy(&unit[..5]);
+    let detail = match found.kind {
+        DamageKind::BadRecordLength => format!("{}; read up to the record terminator {} bytes on", found.detail, unit.len()),
+        _ => format!(
+            "record length {declared:?} in leader/00-04 does not match the record, whose terminator (0x1D) is byte {}",
+            unit.len() - 1
+        ),
+    };
+    let kind = if found.kind == DamageKind::BadRecordLength { found.kind } else { DamageKind::MissingRecordTerminator };
+    Some(Damage::new(kind, 0, detail))
+}
+
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -259,7 +356,9 @@ pub(crate) mod tests {
         directory.push(FIELD_TERMINATOR);
         let base = LEADER_LEN + directory.len();
         let mut record = leader.to_vec();
-        record[..5].copy_from_slice(format!("{:05}", base + data.len() + 1).as_bytes());
+        // A record too long for its length field says 99999, as writers of such records do.
+        let len = (base + data.len() + 1).min(MAX_DECLARABLE_LEN);
+        record[..5].copy_from_slice(format!("{len:05}").as_bytes());
         record[12..17].copy_from_slice(format!("{base:05}").as_bytes());
         record.extend(directory);
         record.extend(data);

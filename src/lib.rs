@@ -3,7 +3,9 @@
 //! Data flows one way: [`source`] cuts input into chunks of whole records, [`iso2709`] frames and
 //! views each record without copying, [`columns`] builds the lossless columns of a batch (and the
 //! derived columns [`spec`] selects), and
-//! [`pipeline`] runs it all in parallel, in order. Only [`python`] knows about Python.
+//! [`pipeline`] runs it all in parallel, in order, tallying what it left out in a [`report`]. A
+//! damaged record is kept, on request, with what [`salvage`] can read of it. Only [`python`] knows
+//! about Python.
 
 pub mod columns;
 pub mod encoding;
@@ -14,6 +16,8 @@ pub mod marc8;
 mod marc8_tables;
 pub mod pipeline;
 pub mod records;
+pub mod report;
+pub mod salvage;
 pub mod source;
 pub mod spec;
 

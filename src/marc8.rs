@@ -10,8 +10,7 @@
 //!
 //! [`decode`] gives the same text as pymarc 5.4's `marc8_to_unicode` on well-formed input, NFC
 //! normalised as pymarc does, and follows pymarc on damaged input where MARC 21 leaves the choice
-//! open (a space for a code no table has, control characters dropped, a dangling escape kept as
-//! U+001B). Where pymarc departs from MARC 21 this follows MARC 21:
+//! open (a space for a code no table has, a dangling escape kept as U+001B). Where pymarc departs from MARC 21 this follows MARC 21:
 //! - a set may be designated as G0 or G1: its characters are found by their position in the set
 //!   (LC's tables give each set's G0 and G1 codes), so `ESC ( Q` then 0x4A is Extended Cyrillic 0xCA;
 //! - ANSEL's final byte is written `!E` (`ESC ) ! E`), and `ESC $ ) F` / `ESC $ - F` designate G1;
@@ -20,11 +19,15 @@
 //!   three-byte character instead of being swallowed by it;
 //! - the byte after a two-byte escape such as `ESC b` is read like any other (pymarc skips the check
 //!   for a following escape there);
-//! - LC's tables map the first half of a double diacritic (ANSEL EB ligature, FA double tilde) to
-//!   one mark spanning both letters, U+0361 or U+0360, and give no `<ucs>` for the second half: a
-//!   second half that closes a first adds nothing. (pymarc's older tables write both halves as
-//!   U+FE20-U+FE23, which LC keeps as `<alt>` values "not recommended"; a second half with no first
-//!   before it still gets its `<alt>`.)
+//! - a double diacritic (ANSEL EB/EC ligature, FA/FB double tilde) is written as its two half
+//!   marks, U+FE20 and U+FE21 or U+FE22 and U+FE23, one after each letter. LC's tables map the
+//!   first halves to U+0361 and U+0360 (one mark spanning both letters) and keep the half marks as
+//!   `<alt>` values, but LC's own UTF-8 records (the BooksAll file among them), pymarc and YAZ all
+//!   write the half marks, and a reader must give the text the UTF-8 twin of a record has;
+//! - the joiners 0x8D and 0x8E are U+200D and U+200C, and NSB/NSE (0x88, 0x89) U+0098 and U+009C,
+//!   as LC maps them (pymarc drops them); other C1 codes are dropped, as pymarc drops them. C0
+//!   controls other than ESC are kept as they are: a control field holding one (a stray 0x1F)
+//!   reads as its UTF-8 twin does.
 //!
 //! [`Dialect::Pymarc`] reads MARC-8 as pymarc does instead, departures included: it exists for
 //! scripts moved from pymarc to `marc_polars.pymarc`, which must get the text pymarc gave them.
@@ -67,7 +70,7 @@ pub enum Dialect {
     /// - while EACC is G0, every character takes three bytes, whatever they are (an ESC among them
     ///   included), and one cut short by the end of the input is read as the code 0x20 (reported
     ///   as [`ProblemKind::TruncatedMultibyte`], then as unmapped);
-    /// - a double diacritic is two half marks, U+FE20 and U+FE21, or U+FE22 and U+FE23;
+    /// - C0 and C1 controls are all dropped, the joiners included;
     /// - five EACC codes are what pymarc's older tables make of them (see `tools/marc8/generate.py`);
     /// - where pymarc raises on an escape sequence cut short by the end of the input, decoding stops
     ///   with [`ProblemKind::PymarcRaises`].
@@ -189,8 +192,18 @@ pub fn decode_from(bytes: &[u8], sets: Sets) -> Decoded {
     decode_with(bytes, sets, Dialect::Marc21)
 }
 
+/// Decodes MARC-8 bytes starting from MARC 21's default sets, NFC normalised or not: without, each
+/// base letter is followed by its combining marks in their MARC-8 order, composed by nothing.
+pub fn decode_normalized(bytes: &[u8], nfc: bool) -> Decoded {
+    decode_as(bytes, Sets::default(), Dialect::Marc21, nfc)
+}
+
 /// Decodes MARC-8 bytes starting from the given sets, in the given dialect.
 pub fn decode_with(bytes: &[u8], sets: Sets, dialect: Dialect) -> Decoded {
+    decode_as(bytes, sets, dialect, true)
+}
+
+fn decode_as(bytes: &[u8], sets: Sets, dialect: Dialect, normalize: bool) -> Decoded {
     // Most values are printable ASCII, which Basic Latin maps to itself (in both dialects).
     if sets.g0 == BASIC_LATIN && bytes.iter().all(|&b| is_printable_ascii(b)) {
         let text = std::str::from_utf8(bytes).map(str::to_owned).unwrap_or_default();
@@ -203,7 +216,7 @@ pub fn decode_with(bytes: &[u8], sets: Sets, dialect: Dialect) -> Decoded {
             Dialect::Pymarc => decoder.pymarc_step(),
         }
     }
-    decoder.finish()
+    decoder.finish(normalize)
 }
 
 /// pymarc's reading of text it is given instead of MARC-8 bytes (its `map_marc8_record` does that
@@ -222,7 +235,7 @@ pub fn decode_pymarc_text(code_points: &[u32], sets: Sets) -> Decoded {
     while decoder.pos < code_points.len() {
         decoder.pymarc_character();
     }
-    decoder.finish()
+    decoder.finish(true)
 }
 
 /// Which of the two graphic sets an escape sequence designates.
@@ -345,6 +358,12 @@ fn pymarc_multibyte_code(units: [u32; 3]) -> u32 {
     u32::try_from(first * 65536 + second * 256 + third).unwrap_or(u32::MAX)
 }
 
+/// The half mark a double diacritic's first half is written as (its `<alt>`, which the pymarc
+/// overrides hold); `None` for any other code. Second halves are half marks in LC's tables already.
+fn half_mark(set: &CharacterSet, code: u32) -> Option<u32> {
+    set.second_halves.iter().any(|&(_, first)| first == code).then(|| lookup(set.pymarc_overrides, code)).flatten()
+}
+
 fn is_printable_ascii(byte: u8) -> bool {
     (0x20..0x7F).contains(&byte)
 }
@@ -365,8 +384,6 @@ struct Decoder<'a, U> {
     pending_marks: String,
     /// What to report if no base character comes for them: where the oldest was.
     dangling: Option<Problem>,
-    /// The first half of a double diacritic read last, by set and code, until its second half.
-    open_first_half: Option<(&'static str, u32)>,
     problems: Vec<Problem>,
 }
 
@@ -379,7 +396,6 @@ impl<'a, U: Copy + Into<u32>> Decoder<'a, U> {
             text: String::with_capacity(input.len()),
             pending_marks: String::new(),
             dangling: None,
-            open_first_half: None,
             problems: Vec::new(),
         }
     }
@@ -463,13 +479,14 @@ impl<'a, U: Copy + Into<u32>> Decoder<'a, U> {
         self.problems.push(Problem { offset, kind, sets: self.sets });
     }
 
-    fn finish(mut self) -> Decoded {
+    fn finish(mut self, normalize: bool) -> Decoded {
         if let Some(dangling) = self.dangling.filter(|_| !self.pending_marks.is_empty()) {
             // Reported where the marks were, not where the input ended: problems stay in input order.
             let at = self.problems.partition_point(|p| p.offset <= dangling.offset);
             self.problems.insert(at, dangling);
         }
-        Decoded { text: nfc(self.text), problems: self.problems, sets: self.sets }
+        let text = if normalize { nfc(self.text) } else { self.text };
+        Decoded { text, problems: self.problems, sets: self.sets }
     }
 }
 
@@ -486,9 +503,18 @@ impl Decoder<'_, u8> {
                 self.write_base(SPACE);
                 self.pos += 1;
             }
-            // Control characters are dropped, as pymarc drops them: delimiters, NSB/NSE and the
-            // joiners (0x88-0x8E) included.
-            0x00..=0x1F | 0x81..=0x9F => self.pos += 1,
+            // C0 controls are kept as they are (see the module documentation).
+            0x00..=0x1F => {
+                self.text.push(char::from(byte));
+                self.pos += 1;
+            }
+            // The C1 codes LC's tables have (the joiners, NSB and NSE); the others are dropped.
+            0x81..=0x9F => {
+                if let Some(value) = character_set(self.sets.g1).and_then(|set| lookup(set.entries, u32::from(byte))) {
+                    self.text.push(char::from_u32(value & !COMBINING).unwrap_or(char::REPLACEMENT_CHARACTER));
+                }
+                self.pos += 1;
+            }
             // pymarc looks 0x80 up in G0, where no set has it.
             0x80 => self.unmapped(u32::from(byte), 1),
             0x21..=0x7F => self.graphic(self.sets.g0, byte),
@@ -516,28 +542,11 @@ impl Decoder<'_, u8> {
             return self.multibyte(set, byte);
         }
         let code = code_in_set(set, byte);
-        let Some(value) = lookup(set.entries, code) else { return self.unmapped(u32::from(byte), 1) };
-        if !self.closes_double_diacritic(set, code) {
-            self.write_value(value);
-        }
+        let Some(value) = half_mark(set, code).or_else(|| lookup(set.entries, code)) else {
+            return self.unmapped(u32::from(byte), 1);
+        };
+        self.write_value(value);
         self.pos += 1;
-    }
-
-    /// Whether `code` is the second half of a double diacritic whose first half is open: LC maps
-    /// the first half to one mark spanning both letters, so the second adds nothing. Opens one if
-    /// `code` is a first half.
-    fn closes_double_diacritic(&mut self, set: &CharacterSet, code: u32) -> bool {
-        if let Some(&(_, first)) = set.second_halves.iter().find(|&&(second, _)| second == code) {
-            let open = self.open_first_half == Some((set.name, first));
-            if open {
-                self.open_first_half = None;
-            }
-            return open;
-        }
-        if set.second_halves.iter().any(|&(_, first)| first == code) {
-            self.open_first_half = Some((set.name, code));
-        }
-        false
     }
 
     /// An EACC character: three bytes (in G1, each taken at its G0 position). One cut short by the
@@ -855,11 +864,13 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_are_dropped() {
-        assert_eq!(text(b"a\x00b\x1fc\x88d\x89e\x8df\x8eg\x9fh"), "abcdefgh");
+    fn controls_are_kept_as_lc_maps_them() {
+        assert_eq!(text(b"a\x00b\x1fc\x88d\x89e\x8df\x8eg\x9fh"), "a\x00b\x1fc\u{98}d\u{9c}e\u{200d}f\u{200c}gh");
         assert_eq!(kinds(b"a\x00b\x1fc\x88d"), []);
-        // Marks wait across them.
-        assert_eq!(text(b"\xe2\x1fe"), "\u{e9}");
+        // Marks wait across them for their base.
+        assert_eq!(text(b"\xe2\x1fe"), "\x1f\u{e9}");
+        // pymarc drops them all.
+        assert_eq!(pymarc_text(b"a\x00b\x1fc\x88d\x89e\x8df\x8eg\x9fh"), "abcdefgh");
     }
 
     #[test]
@@ -894,16 +905,13 @@ mod tests {
     }
 
     #[test]
-    fn double_diacritics_are_one_mark_between_their_letters() {
-        // Ligature: the first half is LC's U+0361, spanning both letters; the second adds nothing.
-        // (pymarc writes the two halves U+FE20 and U+FE21, LC's alternatives, "not recommended".)
-        assert_eq!(text(b"Sol\xebi\xecano\xe6i"), "Soli\u{361}ano\u{12d}");
-        assert_eq!(text(b"\xebt\xecs \xebt\xecs"), "t\u{361}s t\u{361}s");
-        // Double tilde: U+0360.
-        assert_eq!(text(b"\xfan\xfbg"), "n\u{360}g");
-        // A second half with no first half before it keeps its <alt>, U+FE21 or U+FE23.
+    fn double_diacritics_are_two_half_marks() {
+        // Ligature: U+FE20 after the first letter, U+FE21 after the second, as LC's UTF-8 records have it.
+        assert_eq!(text(b"Sol\xebi\xecano\xe6i"), "Soli\u{fe20}a\u{fe21}no\u{12d}");
+        // Double tilde: U+FE22, U+FE23.
+        assert_eq!(text(b"\xfan\xfbg"), "n\u{fe22}g\u{fe23}");
+        // A second half with no first half before it is its half mark all the same.
         assert_eq!(text(b"t\xecs"), "ts\u{fe21}");
-        assert_eq!(text(b"\xecs\xebt\xfbs"), "s\u{fe21}t\u{361}s\u{fe23}");
         assert_eq!(kinds(b"t\xecs"), []);
     }
 
@@ -959,8 +967,8 @@ mod tests {
     fn tables_are_sorted_and_hold_unicode_scalar_values() {
         for final_byte in 0..=u8::MAX {
             let Some(set) = character_set(final_byte) else { continue };
-            assert!(set.entries.windows(2).all(|w| w[0].0 < w[1].0), "{}", set.name);
-            assert!(set.entries.iter().all(|&(_, v)| char::from_u32(v & !COMBINING).is_some()), "{}", set.name);
+            assert!(set.entries.windows(2).all(|w| w[0].0 < w[1].0), "set {final_byte:#04x}");
+            assert!(set.entries.iter().all(|&(_, v)| char::from_u32(v & !COMBINING).is_some()), "set {final_byte:#04x}");
         }
         assert!(III_EXTRAS.windows(2).all(|w| w[0].0 < w[1].0));
     }
@@ -1054,10 +1062,8 @@ mod tests {
 
     #[test]
     fn dialects_double_diacritics() {
-        // MARC 21: LC's one mark spanning both letters. pymarc: two half marks.
-        assert_eq!(text(b"\xfan\xfbg"), "n\u{360}g");
-        assert_eq!(pymarc_text(b"\xfan\xfbg"), "n\u{fe22}g\u{fe23}");
-        assert_eq!(text(b"Sol\xebi\xecano\xe6i"), "Soli\u{361}ano\u{12d}");
+        // Both write the half marks.
+        assert_eq!(text(b"\xfan\xfbg"), pymarc_text(b"\xfan\xfbg"));
         assert_eq!(pymarc_text(b"Sol\xebi\xecano\xe6i"), "Soli\u{fe20}a\u{fe21}no\u{12d}");
         assert_eq!(pymarc_kinds(b"Sol\xebi\xecano\xe6i"), []);
     }

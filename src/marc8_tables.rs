@@ -9,7 +9,6 @@ pub(crate) const COMBINING: u32 = 0x80000000;
 
 /// A MARC-8 graphic character set as LC's code tables give it.
 pub(crate) struct CharacterSet {
-    pub name: &'static str,
     /// 3 for EACC, else 1.
     pub bytes_per_char: usize,
     /// LC lists the graphic characters at their G1 codes (0xA1-0xFE), not their G0 codes (0x21-0x7E).
@@ -45,7 +44,6 @@ pub(crate) fn character_set(final_byte: u8) -> Option<&'static CharacterSet> {
 
 /// Basic Latin (ASCII): 99 codes.
 pub(crate) static BASIC_LATIN: CharacterSet = CharacterSet {
-    name: "Basic Latin (ASCII)",
     bytes_per_char: 1,
     listed_as_g1: false,
     entries: &BASIC_LATIN_ENTRIES,
@@ -76,7 +74,6 @@ static BASIC_LATIN_ENTRIES: [(u32, u32); 99] = [
 
 /// Extended Latin (ANSEL): 69 codes.
 pub(crate) static EXTENDED_LATIN: CharacterSet = CharacterSet {
-    name: "Extended Latin (ANSEL)",
     bytes_per_char: 1,
     listed_as_g1: true,
     entries: &EXTENDED_LATIN_ENTRIES,
@@ -102,7 +99,6 @@ static EXTENDED_LATIN_ENTRIES: [(u32, u32); 69] = [
 
 /// Greek Symbols: 3 codes.
 pub(crate) static GREEK_SYMBOLS: CharacterSet = CharacterSet {
-    name: "Greek Symbols",
     bytes_per_char: 1,
     listed_as_g1: false,
     entries: &GREEK_SYMBOLS_ENTRIES,
@@ -117,7 +113,6 @@ static GREEK_SYMBOLS_ENTRIES: [(u32, u32); 3] = [
 
 /// Subscripts: 14 codes.
 pub(crate) static SUBSCRIPTS: CharacterSet = CharacterSet {
-    name: "Subscripts",
     bytes_per_char: 1,
     listed_as_g1: false,
     entries: &SUBSCRIPTS_ENTRIES,
@@ -134,7 +129,6 @@ static SUBSCRIPTS_ENTRIES: [(u32, u32); 14] = [
 
 /// Superscripts: 14 codes.
 pub(crate) static SUPERSCRIPTS: CharacterSet = CharacterSet {
-    name: "Superscripts",
     bytes_per_char: 1,
     listed_as_g1: false,
     entries: &SUPERSCRIPTS_ENTRIES,
@@ -151,7 +145,6 @@ static SUPERSCRIPTS_ENTRIES: [(u32, u32); 14] = [
 
 /// Basic Hebrew: 78 codes.
 pub(crate) static BASIC_HEBREW: CharacterSet = CharacterSet {
-    name: "Basic Hebrew",
     bytes_per_char: 1,
     listed_as_g1: false,
     entries: &BASIC_HEBREW_ENTRIES,
@@ -178,7 +171,6 @@ static BASIC_HEBREW_ENTRIES: [(u32, u32); 78] = [
 
 /// Basic Cyrillic: 94 codes.
 pub(crate) static BASIC_CYRILLIC: CharacterSet = CharacterSet {
-    name: "Basic Cyrillic",
     bytes_per_char: 1,
     listed_as_g1: false,
     entries: &BASIC_CYRILLIC_ENTRIES,
@@ -208,7 +200,6 @@ static BASIC_CYRILLIC_ENTRIES: [(u32, u32); 94] = [
 
 /// Extended Cyrillic: 42 codes.
 pub(crate) static EXTENDED_CYRILLIC: CharacterSet = CharacterSet {
-    name: "Extended Cyrillic",
     bytes_per_char: 1,
     listed_as_g1: true,
     entries: &EXTENDED_CYRILLIC_ENTRIES,
@@ -229,7 +220,6 @@ static EXTENDED_CYRILLIC_ENTRIES: [(u32, u32); 42] = [
 
 /// Basic Arabic: 83 codes.
 pub(crate) static BASIC_ARABIC: CharacterSet = CharacterSet {
-    name: "Basic Arabic",
     bytes_per_char: 1,
     listed_as_g1: false,
     entries: &BASIC_ARABIC_ENTRIES,
@@ -257,7 +247,6 @@ static BASIC_ARABIC_ENTRIES: [(u32, u32); 83] = [
 
 /// Extended Arabic: 92 codes.
 pub(crate) static EXTENDED_ARABIC: CharacterSet = CharacterSet {
-    name: "Extended Arabic",
     bytes_per_char: 1,
     listed_as_g1: true,
     entries: &EXTENDED_ARABIC_ENTRIES,
@@ -287,7 +276,6 @@ static EXTENDED_ARABIC_ENTRIES: [(u32, u32); 92] = [
 
 /// Basic Greek: 73 codes.
 pub(crate) static BASIC_GREEK: CharacterSet = CharacterSet {
-    name: "Basic Greek",
     bytes_per_char: 1,
     listed_as_g1: false,
     entries: &BASIC_GREEK_ENTRIES,
@@ -314,7 +302,6 @@ static BASIC_GREEK_ENTRIES: [(u32, u32); 73] = [
 
 /// Chinese, Japanese, Korean (EACC): 15739 codes.
 pub(crate) static EACC: CharacterSet = CharacterSet {
-    name: "Chinese, Japanese, Korean (EACC)",
     bytes_per_char: 3,
     listed_as_g1: false,
     entries: &EACC_ENTRIES,

@@ -17,8 +17,9 @@ use polars::prelude::DataFrame;
 use polars_buffer::Buffer;
 
 use crate::columns::{BatchBuilder, Projection};
-use crate::error::{MarcError, ReadError};
-use crate::source::{Chunk, Chunker, Source};
+use crate::error::{MarcError, OnError, ReadError};
+use crate::report::{Junk, Report};
+use crate::source::{Chunk, Chunker, Framing, Source};
 
 /// Bytes of input per chunk: one chunk becomes one DataFrame batch (see BENCHMARKS.md).
 pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
@@ -36,6 +37,7 @@ pub struct ReadOptions {
     /// the page cache. For reads that keep every record anyway; a streaming read would keep
     /// every page it touched resident.
     pub map_files: bool,
+    pub framing: Framing,
 }
 
 impl Default for ReadOptions {
@@ -47,6 +49,7 @@ impl Default for ReadOptions {
             chunk_size: DEFAULT_CHUNK_SIZE,
             batch_size: usize::MAX,
             map_files: false,
+            framing: Framing::Resync,
         }
     }
 }
@@ -108,23 +111,43 @@ pub trait Decoder: Send + Sync + 'static {
 struct FrameDecoder(Arc<Projection>);
 
 impl Decoder for FrameDecoder {
-    type Batch = DataFrame;
+    type Batch = (DataFrame, Report);
 
-    fn decode(&self, chunk: Chunk, source_name: &str) -> Result<DataFrame, MarcError> {
+    fn decode(&self, chunk: Chunk, source_name: &str) -> Result<Self::Batch, MarcError> {
         decode_chunk(chunk, &self.0, source_name)
     }
 }
 
-/// Decodes one chunk into a DataFrame batch; the first damaged record stops it.
-pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &str) -> Result<DataFrame, MarcError> {
-    let mut builder = BatchBuilder::new(chunk.buffer, projection.clone());
-    builder.reserve_for(&chunk.bounds);
-    for (i, bounds) in chunk.bounds.windows(2).enumerate() {
-        builder.push_record(bounds[0], bounds[1]).map_err(|damage| {
-            damage.locate(source_name, chunk.first_record + i as u64, chunk.offset + bounds[0] as u64)
-        })?;
+/// Decodes one chunk into a DataFrame batch, and the report of what it left out. A damaged record
+/// stops it, or is left out, or is kept, as the projection's `on_error` says.
+pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &str) -> Result<(DataFrame, Report), MarcError> {
+    let mut report = Report::default();
+    if !chunk.padding.is_empty() {
+        let source: Arc<str> = source_name.into();
+        report.junk = (chunk.padding.iter())
+            .map(|range| Junk { source: source.clone(), offset: chunk.offset + range.start as u64, len: range.len() as u64 })
+            .collect();
     }
-    Ok(builder.finish(source_name))
+    let mut builder = BatchBuilder::new(chunk.buffer, projection.clone());
+    builder.reserve_for(&chunk.records);
+    for (i, record) in chunk.records.into_iter().enumerate() {
+        let result = match record.damage {
+            Some(damage) => Err(damage),
+            None => builder.push_record(record.start, record.end),
+        };
+        let Err(damage) = result else { continue };
+        let error = damage.locate(source_name, chunk.first_record + i as u64, chunk.offset + record.start as u64);
+        match projection.on_error {
+            OnError::Raise => return Err(error),
+            OnError::Skip => report.skipped.push(error),
+            OnError::Collect => {
+                builder.push_damaged(record.start, record.end, &error);
+                report.collected += 1;
+            }
+        }
+    }
+    report.rows = builder.rows() as u64;
+    Ok((builder.finish(source_name), report))
 }
 
 /// Panics if `chunk` holds the record [`inject_panic_at`] chose.
@@ -175,6 +198,7 @@ impl<D: Decoder> Reader<D> {
                 self.options.batch_size,
                 remaining,
                 self.options.map_files,
+                self.options.framing,
             ) {
                 Ok(chunks) => chunks,
                 Err(error) => return self.send(seq, Err(error)),
@@ -241,11 +265,24 @@ pub struct Ordered<T> {
 
 /// DataFrame batches of the sources' records, in input order.
 pub struct Batches {
-    ordered: Ordered<DataFrame>,
+    ordered: Ordered<(DataFrame, Report)>,
+    /// What the batches handed out so far left out.
+    report: Arc<Mutex<Report>>,
     /// Batches are merged up to this many rows (see [`batches`]).
     merge_rows: usize,
     /// A batch (or the error) read ahead while merging, which did not fit.
-    held: Option<Result<DataFrame, ReadError>>,
+    held: Option<Result<(DataFrame, Report), ReadError>>,
+}
+
+impl Batches {
+    /// The report of the batches handed out so far, kept up to date as they are.
+    pub fn report(&self) -> Arc<Mutex<Report>> {
+        self.report.clone()
+    }
+
+    fn tally(&self, report: Report) {
+        self.report.lock().unwrap_or_else(|e| e.into_inner()).absorb(report);
+    }
 }
 
 /// Starts reading `sources` one after another into DataFrame batches.
@@ -257,6 +294,7 @@ pub fn batches(sources: Vec<Source>, options: &ReadOptions) -> Result<Batches, R
         // so they stay one chunk each and memory stays bounded.
         merge_rows: if options.projection.fields { 0 } else { options.batch_size },
         held: None,
+        report: Arc::default(),
     })
 }
 
@@ -301,12 +339,16 @@ impl Iterator for Batches {
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut merged = match self.held.take().or_else(|| self.ordered.next())? {
-            Ok(batch) => batch,
+            Ok((batch, report)) => {
+                self.tally(report);
+                batch
+            }
             Err(error) => return Some(Err(error)),
         };
         while merged.height() < self.merge_rows {
             match self.ordered.next() {
-                Some(Ok(batch)) if merged.height() + batch.height() <= self.merge_rows => {
+                Some(Ok((batch, report))) if merged.height() + batch.height() <= self.merge_rows => {
+                    self.tally(report);
                     if let Err(error) = merged.vstack_mut_owned(batch) {
                         return Some(Err(error.into()));
                     }
@@ -369,12 +411,12 @@ impl<T> Drop for Ordered<T> {
 /// Files are mapped into memory: the frame keeps all of their text anyway.
 pub fn read_frame(sources: Vec<Source>, options: &ReadOptions) -> Result<DataFrame, ReadError> {
     let options = ReadOptions { map_files: true, ..options.clone() };
-    collect(batches(sources, &options)?, &options.projection)
+    collect(&mut batches(sources, &options)?, &options.projection)
 }
 
 /// All the batches as one DataFrame (one chunk of it per batch), with `projection`'s schema even
 /// when there is no batch.
-pub fn collect(batches: Batches, projection: &Arc<Projection>) -> Result<DataFrame, ReadError> {
+pub fn collect(batches: &mut Batches, projection: &Arc<Projection>) -> Result<DataFrame, ReadError> {
     let mut out = empty_frame(projection);
     for batch in batches {
         out.vstack_mut_owned(batch?)?;
@@ -444,5 +486,45 @@ mod tests {
         let mut batches = batches(vec![memory(10_000)], &options).unwrap();
         assert_eq!(batches.next().unwrap().unwrap().height(), 1);
         drop(batches); // joins the reader thread: would hang if it were not stopped
+    }
+
+    /// Four records, the third with a bad directory, and a newline after each.
+    fn damaged_source() -> (Source, Vec<u8>) {
+        let one = sample();
+        let mut bad = one.clone();
+        bad[crate::iso2709::LEADER_LEN + 4] = b'?';
+        let bytes: Vec<u8> = [&one, &one, &bad, &one].iter().flat_map(|r| [r.as_slice(), b"\n"].concat()).collect();
+        (Source::Memory { name: "damaged".into(), data: bytes.clone().into() }, bad)
+    }
+
+    #[test]
+    fn damaged_records_are_skipped_or_collected_and_reported() {
+        use crate::error::{DamageKind, OnError};
+        for (on_error, rows) in [(OnError::Skip, 3), (OnError::Collect, 4)] {
+            let projection = Arc::new(Projection { on_error, ..Projection::lossless() });
+            let options = ReadOptions { projection: projection.clone(), batch_size: 1, threads: 2, ..Default::default() };
+            let (source, bad) = damaged_source();
+            let mut batches = batches(vec![source], &options).unwrap();
+            let frame = collect(&mut batches, &projection).unwrap();
+            let report = batches.report().lock().unwrap().clone();
+            assert_eq!((frame.height(), report.rows), (rows, rows as u64));
+            assert_eq!(report.junk.iter().map(|j| j.len).sum::<u64>(), 4);
+            let record_len = sample().len() as u64;
+            assert_eq!(report.junk[0].offset, record_len);
+            match on_error {
+                OnError::Skip => {
+                    let error = &report.skipped[0];
+                    assert_eq!((error.kind, error.record, error.record_offset), (DamageKind::BadDirectory, 2, 2 * (record_len + 1)));
+                }
+                _ => {
+                    assert_eq!(report.collected, 1);
+                    let raw = frame.column("raw").unwrap().binary().unwrap();
+                    assert_eq!(raw.null_count(), 3);
+                    assert_eq!(raw.get(2), Some(bad.as_slice()));
+                    let error = frame.column("error").unwrap().str().unwrap().get(2).unwrap().to_string();
+                    assert!(error.starts_with("RecordDirectoryInvalid: damaged: record 2 at byte offset"), "{error}");
+                }
+            }
+        }
     }
 }

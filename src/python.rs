@@ -8,15 +8,16 @@ use std::sync::{Arc, Mutex};
 use polars_buffer::Buffer;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3_polars::{PyDataFrame, PySchema, PySeries};
 
 use crate::columns::{self, Encoding, Projection};
-use crate::error::{MarcError, ReadError};
+use crate::error::{MarcError, OnError, ReadError};
+use crate::report::Report;
 use crate::marc8;
 use crate::pipeline::{self, Batches, Ordered, ReadOptions};
 use crate::records::{self, FieldEntry, RecordBatch, RecordDecoder};
-use crate::source::Source;
+use crate::source::{Framing, Source};
 use crate::spec::Spec;
 
 /// Turns a reading error into the matching `marc_polars.exceptions` class, `OSError`, or the
@@ -138,8 +139,8 @@ fn to_sources(sources: &[Bound<'_, PyAny>]) -> PyResult<Vec<Source>> {
 #[pyfunction]
 fn read_frame(py: Python<'_>, batches: &PyBatches) -> PyResult<PyDataFrame> {
     let taken = batches.batches.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let taken = taken.ok_or_else(|| PyValueError::new_err("this BatchIterator was already read or closed"))?;
-    py.detach(|| pipeline::collect(taken, &batches.projection)).map(PyDataFrame).map_err(|e| to_pyerr(py, e))
+    let mut taken = taken.ok_or_else(|| PyValueError::new_err("this BatchIterator was already read or closed"))?;
+    py.detach(|| pipeline::collect(&mut taken, &batches.projection)).map(PyDataFrame).map_err(|e| to_pyerr(py, e))
 }
 
 /// DataFrame batches in input order. Once it has ended (or failed) it stays ended.
@@ -147,6 +148,7 @@ fn read_frame(py: Python<'_>, batches: &PyBatches) -> PyResult<PyDataFrame> {
 struct PyBatches {
     batches: Mutex<Option<Batches>>,
     projection: Arc<Projection>,
+    report: Arc<Mutex<Report>>,
 }
 
 impl PyBatches {
@@ -187,6 +189,21 @@ impl PyBatches {
     fn close(&self, py: Python<'_>) {
         self.stop(py);
     }
+
+    /// What the batches read so far left out or kept as damaged: a dict of `rows`, `collected`,
+    /// `skipped` (the errors of the records left out) and `junk` ((source, offset, length) of
+    /// padding skipped between records).
+    fn report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let report = self.report.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let out = PyDict::new(py);
+        out.set_item("rows", report.rows)?;
+        out.set_item("collected", report.collected)?;
+        let skipped = report.skipped.into_iter().map(|error| Ok(marc_error(py, error)?.into_value(py))).collect::<PyResult<Vec<_>>>()?;
+        out.set_item("skipped", skipped)?;
+        let junk: Vec<_> = report.junk.iter().map(|j| (&*j.source, j.offset, j.len)).collect();
+        out.set_item("junk", junk)?;
+        Ok(out)
+    }
 }
 
 impl Drop for PyBatches {
@@ -197,57 +214,77 @@ impl Drop for PyBatches {
     }
 }
 
-/// The columns to build: `leader` and `fields`, (name, MARCspec) pairs, the name of a column for
-/// the source's name, and the encoding of the records' text. An invalid spec or an unknown
-/// encoding raises `ValueError`.
-fn projection(
+/// The columns to build and how: `leader` and `fields`, (name, MARCspec) pairs, the names of the
+/// columns for the source's name and each record's encoding, the encoding of the records' text,
+/// and what to do with damaged records. An invalid spec or an unknown option raises `ValueError`.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct ProjectionArgs {
     leader: bool,
     fields: bool,
     specs: Vec<(String, String)>,
     source_column: Option<String>,
-    encoding: &str,
-) -> PyResult<Projection> {
-    let encoding = Encoding::parse(encoding).ok_or_else(|| {
-        PyValueError::new_err(format!("unknown encoding {encoding:?}: expected \"auto\", \"utf-8\", \"marc-8\" or \"latin-1\""))
-    })?;
-    let specs = specs
-        .into_iter()
-        .map(|(name, text)| Ok((name.into(), Spec::parse(&text).map_err(|e| PyValueError::new_err(e.to_string()))?)))
-        .collect::<PyResult<_>>()?;
-    Ok(Projection { leader, fields, specs, source_column: source_column.map(Into::into), encoding })
+    encoding_column: Option<String>,
+    encoding: String,
+    nfc: bool,
+    on_error: String,
 }
 
-/// Starts reading `sources`; `read_frame` collects the result, or Python iterates it.
-/// `map_files`: map files rather than read them in blocks (see `ReadOptions`).
+impl ProjectionArgs {
+    fn projection(self) -> PyResult<Projection> {
+        let encoding = Encoding::parse(&self.encoding).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "unknown encoding {:?}: expected \"auto\", \"utf-8\", \"marc-8\" or \"latin-1\"",
+                self.encoding
+            ))
+        })?;
+        let on_error = OnError::parse(&self.on_error).ok_or_else(|| {
+            PyValueError::new_err(format!("on_error must be \"raise\", \"skip\" or \"collect\", got {:?}", self.on_error))
+        })?;
+        let specs = (self.specs.into_iter())
+            .map(|(name, text)| Ok((name.into(), Spec::parse(&text).map_err(|e| PyValueError::new_err(e.to_string()))?)))
+            .collect::<PyResult<_>>()?;
+        Ok(Projection {
+            leader: self.leader,
+            fields: self.fields,
+            specs,
+            source_column: self.source_column.map(Into::into),
+            encoding_column: self.encoding_column.map(Into::into),
+            encoding,
+            decomposed: !self.nfc,
+            on_error,
+        })
+    }
+}
+
+/// Starts reading `sources`; `read_frame` collects the result, or Python iterates it. `columns`:
+/// a dict of `ProjectionArgs` (default: the lossless columns). `map_files`: map files rather than read them in blocks (see
+/// `ReadOptions`).
 #[pyfunction]
-#[pyo3(signature = (sources, *, leader = true, fields = true, specs = Vec::new(), source_column = None, encoding = "auto", n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false))]
+#[pyo3(signature = (sources, columns = None, *, n_rows = None, threads = 0, chunk_size = pipeline::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false))]
 #[allow(clippy::too_many_arguments)]
 fn iter_batches(
     py: Python<'_>,
     sources: Vec<Bound<'_, PyAny>>,
-    leader: bool,
-    fields: bool,
-    specs: Vec<(String, String)>,
-    source_column: Option<String>,
-    encoding: &str,
+    columns: Option<ProjectionArgs>,
     n_rows: Option<u64>,
     threads: usize,
     chunk_size: usize,
     batch_size: usize,
     map_files: bool,
 ) -> PyResult<PyBatches> {
-    let projection = Arc::new(projection(leader, fields, specs, source_column, encoding)?);
+    let projection = Arc::new(columns.map_or_else(|| Ok(Projection::lossless()), ProjectionArgs::projection)?);
     let sources = to_sources(&sources)?;
-    let options = ReadOptions { projection: projection.clone(), n_rows, threads, chunk_size, batch_size, map_files };
+    let options = ReadOptions { projection: projection.clone(), n_rows, threads, chunk_size, batch_size, map_files, ..Default::default() };
     let batches = py.detach(|| pipeline::batches(sources, &options)).map_err(|e| to_pyerr(py, e))?;
-    Ok(PyBatches { batches: Mutex::new(Some(batches)), projection })
+    let report = batches.report();
+    Ok(PyBatches { batches: Mutex::new(Some(batches)), projection, report })
 }
 
 /// The schema `iter_batches` gives its batches for these columns.
 #[pyfunction]
-#[pyo3(signature = (*, leader = true, fields = true, specs = Vec::new(), source_column = None))]
-fn schema(leader: bool, fields: bool, specs: Vec<(String, String)>, source_column: Option<String>) -> PyResult<PySchema> {
-    Ok(PySchema(Arc::new(columns::schema(&projection(leader, fields, specs, source_column, "auto")?))))
+fn schema(columns: ProjectionArgs) -> PyResult<PySchema> {
+    Ok(PySchema(Arc::new(columns::schema(&columns.projection()?))))
 }
 
 /// Checks a MARCspec; returns whether it gives a list of values per record (else one string).
@@ -361,7 +398,8 @@ fn read_records(
     chunk_size: usize,
 ) -> PyResult<PyRecordReader> {
     let sources = to_sources(&sources)?;
-    let options = ReadOptions { threads, chunk_size, ..Default::default() };
+    // pymarc's framing, which stops at the first framing error: what follows is pymarc's to read.
+    let options = ReadOptions { threads, chunk_size, framing: Framing::Strict, ..Default::default() };
     let batches = py
         .detach(|| pipeline::decode_in_order(sources, &options, RecordDecoder { force_utf8 }))
         .map_err(|e| to_pyerr(py, e))?;

@@ -91,8 +91,9 @@ impl Decoder for RecordDecoder {
             offset: chunk.offset,
             buffer: chunk.buffer,
         };
-        for bounds in chunk.bounds.windows(2) {
-            let (start, end) = (bounds[0], bounds[1]);
+        // Framed strictly (pymarc's framing): no record here is damaged, none is padding.
+        for record in &chunk.records {
+            let (start, end) = (record.start, record.end);
             let first_field = batch.fields.len();
             let regular = parse_regular(&batch.buffer[start..end], self.force_utf8, start as u32, &mut batch.fields);
             if !regular {

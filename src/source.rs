@@ -6,12 +6,13 @@
 
 use std::fs::File;
 use std::io::Read;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use polars_buffer::Buffer;
 
 use crate::error::{Damage, MarcError, ReadError};
-use crate::iso2709::{frame, truncated, Frame};
+use crate::iso2709::{frame, padding_len, resync, truncated, unit_damage, Frame, Resync};
 
 /// Where records come from.
 pub enum Source {
@@ -72,11 +73,22 @@ struct Input {
     reader: Option<Box<dyn Read + Send>>,
 }
 
+/// One record of a chunk: where it lies in the chunk's buffer, and the damage framing found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Framed {
+    pub start: usize,
+    pub end: usize,
+    /// Why these bytes could not be framed as a record (see [`Framing::Resync`]).
+    pub damage: Option<Damage>,
+}
+
 /// Whole records in one buffer, located in their source.
 pub struct Chunk {
     pub buffer: Buffer<u8>,
-    /// Record boundaries in `buffer`: record `i` is `bounds[i]..bounds[i + 1]`.
-    pub bounds: Vec<usize>,
+    /// The records, in order; padding between them is not part of any.
+    pub records: Vec<Framed>,
+    /// Padding skipped between records: ranges of `buffer`.
+    pub padding: Vec<Range<usize>>,
     /// Number of the first record in its source (0-based).
     pub first_record: u64,
     /// Byte offset of `buffer[0]` in its source.
@@ -85,12 +97,24 @@ pub struct Chunk {
 
 impl Chunk {
     pub fn len(&self) -> usize {
-        self.bounds.len() - 1
+        self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.records.is_empty()
     }
+}
+
+/// How framing treats bytes that do not frame as a record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Framing {
+    /// Framing stops at the first damage, and nothing is skipped: pymarc's framing.
+    Strict,
+    /// Padding between records ([`crate::iso2709::is_padding`]) is skipped and reported; records
+    /// longer than 99,999 bytes are read by their terminator; after damage, framing finds the next
+    /// record ([`resync`]) and the bytes before it become one damaged record, so no byte is lost.
+    #[default]
+    Resync,
 }
 
 /// Why framing stopped before the end of the bytes it was given.
@@ -99,22 +123,67 @@ enum Stop {
     Incomplete { needed: Option<usize> },
 }
 
+/// What [`cut`] framed.
+struct Cut {
+    records: Vec<Framed>,
+    padding: Vec<Range<usize>>,
+    /// Bytes taken: the end of the last record or padding.
+    taken: usize,
+    stop: Option<Stop>,
+}
+
 /// Frames records from the start of `buf` until `max_bytes` are taken, `max_records` are framed,
-/// or framing stops. Returns the boundaries and the reason for stopping early, if any.
-fn cut(buf: &[u8], max_bytes: usize, max_records: u64) -> (Vec<usize>, Option<Stop>) {
-    let mut bounds = vec![0];
+/// or framing stops. `at_end`: nothing follows `buf` in its source.
+fn cut(buf: &[u8], max_bytes: usize, max_records: u64, framing: Framing, at_end: bool) -> Cut {
+    let mut out = Cut { records: Vec::new(), padding: Vec::new(), taken: 0, stop: None };
     let mut pos = 0;
-    while pos < buf.len() && pos < max_bytes && ((bounds.len() - 1) as u64) < max_records {
-        match frame(&buf[pos..]) {
-            Ok(Frame::Record(len)) => {
-                pos += len;
-                bounds.push(pos);
+    while pos < buf.len() && pos < max_bytes && (out.records.len() as u64) < max_records {
+        if framing == Framing::Resync {
+            let padding = padding_len(&buf[pos..]);
+            if padding > 0 {
+                out.padding.push(pos..pos + padding);
+                pos += padding;
+                out.taken = pos;
+                continue;
             }
-            Ok(Frame::Incomplete { needed }) => return (bounds, Some(Stop::Incomplete { needed })),
-            Err(damage) => return (bounds, Some(Stop::Damaged(damage))),
+        }
+        let found = match frame(&buf[pos..]) {
+            Ok(Frame::Record(len)) => {
+                out.records.push(Framed { start: pos, end: pos + len, damage: None });
+                pos += len;
+                out.taken = pos;
+                continue;
+            }
+            Ok(Frame::Incomplete { needed }) if !at_end || framing == Framing::Strict => {
+                out.stop = Some(Stop::Incomplete { needed });
+                return out;
+            }
+            Ok(Frame::Incomplete { needed }) => truncated(buf.len() - pos, needed),
+            Err(damage) if framing == Framing::Strict => {
+                out.stop = Some(Stop::Damaged(damage));
+                return out;
+            }
+            Err(damage) => damage,
+        };
+        if !out.records.is_empty() {
+            // A damaged record starts a chunk of its own: where it stops the read, every record
+            // before it has been handed out.
+            return out;
+        }
+        match resync(&buf[pos..], at_end) {
+            Resync::At(len) => {
+                let damage = unit_damage(&buf[pos..pos + len], found);
+                out.records.push(Framed { start: pos, end: pos + len, damage });
+                pos += len;
+                out.taken = pos;
+            }
+            Resync::NeedMore => {
+                out.stop = Some(Stop::Incomplete { needed: None });
+                return out;
+            }
         }
     }
-    (bounds, None)
+    out
 }
 
 /// Cuts one source into chunks of about `chunk_size` bytes and at most `chunk_records` records,
@@ -127,6 +196,7 @@ pub struct Chunker {
     limit: u64,
     next_record: u64,
     offset: u64,
+    framing: Framing,
     pending: Option<MarcError>,
     done: bool,
 }
@@ -139,6 +209,7 @@ impl Chunker {
         chunk_records: usize,
         limit: Option<u64>,
         map_files: bool,
+        framing: Framing,
     ) -> Result<Self, ReadError> {
         Ok(Chunker {
             name: source.name(),
@@ -148,6 +219,7 @@ impl Chunker {
             limit: limit.unwrap_or(u64::MAX),
             next_record: 0,
             offset: 0,
+            framing,
             pending: None,
             done: false,
         })
@@ -182,7 +254,7 @@ impl Chunker {
             return Ok(None);
         }
         let max_records = (self.limit - self.next_record).min(self.chunk_records);
-        let (bounds, stop) = loop {
+        let cut = loop {
             let more_to_read = self.input.reader.is_some();
             if self.input.data.is_empty() {
                 if !more_to_read {
@@ -191,27 +263,27 @@ impl Chunker {
                 self.refill(self.chunk_size)?;
                 continue;
             }
-            let (bounds, stop) = cut(&self.input.data, self.chunk_size, max_records);
-            match stop {
+            let cut = cut(&self.input.data, self.chunk_size, max_records, self.framing, !more_to_read);
+            match cut.stop {
                 // Not one whole record in what is left, and the stream goes on: read more, at
                 // least the rest of the record (which may be longer than a chunk).
-                Some(Stop::Incomplete { needed }) if bounds.len() == 1 && more_to_read => {
+                Some(Stop::Incomplete { needed }) if cut.taken == 0 && more_to_read => {
                     let missing = needed.unwrap_or(0).saturating_sub(self.input.data.len());
                     self.refill(missing.max(self.chunk_size))?;
                 }
                 // A record cut off by the end of a block continues in the next one.
-                Some(Stop::Incomplete { .. }) if more_to_read => break (bounds, None),
-                stop => break (bounds, stop),
+                Some(Stop::Incomplete { .. }) if more_to_read => break Cut { stop: None, ..cut },
+                _ => break cut,
             }
         };
-        let taken = *bounds.last().expect("bounds start at 0");
+        let taken = cut.taken;
         let buffer = self.input.data.clone().sliced(0..taken);
         self.input.data.slice_in_place(taken..);
-        let records = (bounds.len() - 1) as u64;
-        let chunk = Chunk { buffer, bounds, first_record: self.next_record, offset: self.offset };
+        let records = cut.records.len() as u64;
+        let chunk = Chunk { buffer, records: cut.records, padding: cut.padding, first_record: self.next_record, offset: self.offset };
         self.next_record += records;
         self.offset += taken as u64;
-        match stop {
+        match cut.stop {
             Some(Stop::Damaged(damage)) => self.pending = Some(damage.locate(&self.name, self.next_record, self.offset)),
             Some(Stop::Incomplete { needed }) => {
                 let available = self.input.data.len();
@@ -219,7 +291,7 @@ impl Chunker {
             }
             None => {}
         }
-        if chunk.is_empty() {
+        if chunk.is_empty() && chunk.padding.is_empty() {
             return self.next_chunk();
         }
         Ok(Some(chunk))
@@ -254,7 +326,7 @@ mod tests {
     fn count(source: Source, chunk_size: usize, limit: Option<u64>) -> Result<(usize, usize), ReadError> {
         let mut chunks = 0;
         let mut total = 0;
-        for chunk in Chunker::new(source, chunk_size, usize::MAX, limit, false)? {
+        for chunk in Chunker::new(source, chunk_size, usize::MAX, limit, false, Framing::Strict)? {
             let chunk = chunk?;
             assert_eq!(chunk.first_record as usize, total);
             chunks += 1;
@@ -279,7 +351,7 @@ mod tests {
             let memory = Source::Memory { name: "mem".into(), data: bytes.clone().into() };
             assert_eq!(count(memory, chunk_size, None).unwrap().1, 7, "memory, chunk {chunk_size}");
             assert_eq!(count(stream(bytes.clone()), chunk_size, None).unwrap().1, 7, "stream, chunk {chunk_size}");
-            let mapped = Chunker::new(stream(bytes.clone()), chunk_size, usize::MAX, None, true).unwrap();
+            let mapped = Chunker::new(stream(bytes.clone()), chunk_size, usize::MAX, None, true, Framing::Resync).unwrap();
             assert_eq!(mapped.map(|c| c.unwrap().len()).sum::<usize>(), 7, "mapped, chunk {chunk_size}");
         }
     }
@@ -288,7 +360,7 @@ mod tests {
     fn small_chunks_of_a_stream_share_its_block() {
         // Cutting a block into many small chunks must not copy the rest of the block each time.
         let chunks: Vec<Chunk> =
-            Chunker::new(stream(records(7)), 1 << 20, 2, None, false).unwrap().map(Result::unwrap).collect();
+            Chunker::new(stream(records(7)), 1 << 20, 2, None, false, Framing::Resync).unwrap().map(Result::unwrap).collect();
         assert_eq!(chunks.iter().map(Chunk::len).collect::<Vec<_>>(), [2, 2, 2, 1]);
         assert!(chunks.windows(2).all(|w| w[0].buffer.storage_ptr() == w[1].buffer.storage_ptr()));
     }
@@ -299,12 +371,12 @@ mod tests {
         assert_eq!(count(memory(), 1, Some(3)).unwrap(), (3, 3));
         assert_eq!(count(memory(), 1 << 20, Some(0)).unwrap(), (0, 0));
         let chunks: Vec<usize> =
-            Chunker::new(memory(), 1 << 20, 3, None, false).unwrap().map(|chunk| chunk.unwrap().len()).collect();
+            Chunker::new(memory(), 1 << 20, 3, None, false, Framing::Resync).unwrap().map(|chunk| chunk.unwrap().len()).collect();
         assert_eq!(chunks, [3, 3, 1]);
     }
 
     #[test]
-    fn reports_a_truncated_last_record_with_its_number_and_offset() {
+    fn strictly_framed_a_truncated_last_record_is_an_error_with_its_number_and_offset() {
         let mut bytes = records(3);
         let record_len = sample().len();
         bytes.truncate(bytes.len() - 10);
@@ -316,12 +388,12 @@ mod tests {
     }
 
     #[test]
-    fn reports_a_damaged_length_after_the_good_records() {
+    fn strictly_framed_a_damaged_length_stops_after_the_good_records() {
         let mut bytes = records(3);
         let record_len = sample().len();
         bytes[record_len + 1] = b'x';
         let memory = Source::Memory { name: "mem".into(), data: bytes.into() };
-        let mut chunker = Chunker::new(memory, 1 << 20, usize::MAX, None, false).unwrap();
+        let mut chunker = Chunker::new(memory, 1 << 20, usize::MAX, None, false, Framing::Strict).unwrap();
         assert_eq!(chunker.next().unwrap().unwrap().len(), 1);
         let Some(Err(ReadError::Marc(error))) = chunker.next() else { panic!("expected an error") };
         assert_eq!((error.kind, error.record, error.record_offset), (DamageKind::BadRecordLength, 1, record_len as u64));
@@ -330,9 +402,140 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_io_error_naming_it() {
-        let Err(ReadError::Io { source_name, .. }) = Chunker::new(Source::Path("/nonexistent/x.mrc".into()), 1, 1, None, true) else {
+        let Err(ReadError::Io { source_name, .. }) = Chunker::new(Source::Path("/nonexistent/x.mrc".into()), 1, 1, None, true, Framing::Resync) else {
             panic!("expected an I/O error")
         };
         assert_eq!(source_name, "/nonexistent/x.mrc");
+    }
+
+    /// Every unit of a resynchronising read of `bytes`, in chunks of `chunk_size`, from memory and
+    /// from a stream: (start, end, damage kind) of each record and the padding ranges, in source
+    /// offsets. Both sources must agree.
+    fn units(bytes: &[u8], chunk_size: usize) -> (Vec<(u64, u64, Option<DamageKind>)>, Vec<(u64, u64)>) {
+        let mut results = Vec::new();
+        for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
+            let (mut records, mut padding) = (Vec::new(), Vec::new());
+            let mut next_record = 0;
+            for chunk in Chunker::new(source, chunk_size, usize::MAX, None, false, Framing::Resync).unwrap() {
+                let chunk = chunk.unwrap();
+                assert_eq!(chunk.first_record, next_record);
+                next_record += chunk.len() as u64;
+                let at = |i: usize| chunk.offset + i as u64;
+                records.extend(chunk.records.iter().map(|r| (at(r.start), at(r.end), r.damage.as_ref().map(|d| d.kind))));
+                padding.extend(chunk.padding.iter().map(|p| (at(p.start), at(p.end))));
+            }
+            results.push((records, padding));
+        }
+        let from_stream = results.pop().unwrap();
+        let from_memory = results.pop().unwrap();
+        // Streams are read in blocks: a run of padding may come in two pieces.
+        assert_eq!(from_memory.0, from_stream.0, "chunk size {chunk_size}");
+        from_memory
+    }
+
+    /// Checks that the units cover `len` bytes, each byte once, in order.
+    fn assert_covers(records: &[(u64, u64, Option<DamageKind>)], padding: &[(u64, u64)], len: usize) {
+        let mut all: Vec<(u64, u64)> = records.iter().map(|r| (r.0, r.1)).chain(padding.iter().copied()).collect();
+        all.sort();
+        let mut at = 0;
+        for (start, end) in all {
+            assert_eq!(start, at, "gap or overlap at {at}");
+            at = end;
+        }
+        assert_eq!(at, len as u64);
+    }
+
+    #[test]
+    fn padding_between_records_is_skipped_and_reported() {
+        let one = sample();
+        let len = one.len() as u64;
+        let mut bytes = one.clone();
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(&one);
+        bytes.extend_from_slice(&[0x1A, 0, 0, b' ']);
+        for chunk_size in [1, 7, one.len(), 1 << 20] {
+            let (records, padding) = units(&bytes, chunk_size);
+            assert_eq!(records, [(0, len, None), (len + 2, 2 * len + 2, None)]);
+            assert_covers(&records, &padding, bytes.len());
+        }
+    }
+
+    #[test]
+    fn a_wrong_length_is_read_by_the_terminator_and_the_next_record_is_found() {
+        let one = sample();
+        let len = one.len();
+        for wrong in [len - 5, len - 1, len + 2, len + 30, 99_998] {
+            let mut damaged = one.clone();
+            damaged[..5].copy_from_slice(format!("{wrong:05}").as_bytes());
+            let bytes: Vec<u8> = [one.clone(), damaged, one.clone()].concat();
+            for chunk_size in [1, len, 1 << 20] {
+                let (records, padding) = units(&bytes, chunk_size);
+                let (len, damaged) = (len as u64, Some(DamageKind::MissingRecordTerminator));
+                assert_eq!(records, [(0, len, None), (len, 2 * len, damaged), (2 * len, 3 * len, None)], "length {wrong}");
+                assert_covers(&records, &padding, bytes.len());
+            }
+        }
+    }
+
+    #[test]
+    fn records_whose_lengths_are_all_wrong_are_cut_at_each_terminator() {
+        let one = sample();
+        let mut damaged = one.clone();
+        damaged[..5].copy_from_slice(format!("{:05}", one.len() + 2).as_bytes());
+        let bytes = damaged.repeat(3);
+        let (records, _) = units(&bytes, 1 << 20);
+        let len = one.len() as u64;
+        assert_eq!(records.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(), [(0, len), (len, 2 * len), (2 * len, 3 * len)]);
+        assert!(records.iter().all(|r| r.2.is_some()));
+    }
+
+    #[test]
+    fn junk_before_a_record_is_one_damaged_record_and_a_truncated_end_another() {
+        let one = sample();
+        let mut bytes = b"not a record".to_vec();
+        bytes.extend_from_slice(&one);
+        bytes.extend_from_slice(&one[..40]);
+        let (records, padding) = units(&bytes, 1 << 20);
+        let (junk, len) = (12, one.len() as u64);
+        assert_eq!(
+            records,
+            [
+                (0, junk, Some(DamageKind::BadRecordLength)),
+                (junk, junk + len, None),
+                (junk + len, junk + len + 40, Some(DamageKind::Truncated)),
+            ]
+        );
+        assert_covers(&records, &padding, bytes.len());
+    }
+
+    #[test]
+    fn a_record_longer_than_its_length_field_can_say_is_read_by_its_terminator() {
+        // Eleven fields of 9,500 bytes: every directory entry can say where its field is, but the
+        // record's length cannot be said in five digits.
+        let note = vec![b'x'; 9_500];
+        let fields: Vec<(&str, &[u8])> = (0..11).map(|_| ("500", note.as_slice())).collect();
+        let big = crate::iso2709::tests::build(b"00000nam a2200000 a 4500", &fields);
+        assert!(big.len() > 99_999 && &big[..5] == b"99999");
+        let one = sample();
+        let bytes = [one.clone(), big.clone(), one.clone()].concat();
+        for chunk_size in [1000, 1 << 20] {
+            let (records, _) = units(&bytes, chunk_size);
+            let (a, b) = (one.len() as u64, (one.len() + big.len()) as u64);
+            assert_eq!(records, [(0, a, None), (a, b, None), (b, b + a, None)]);
+        }
+    }
+
+    #[test]
+    fn resynchronising_never_loses_a_byte_of_any_damage() {
+        let one = sample();
+        let bytes: Vec<u8> = one.repeat(3);
+        for at in 0..bytes.len() {
+            for value in [b'0', b'9', b'x', 0x1D, 0x1E, b'\n', 0] {
+                let mut damaged = bytes.clone();
+                damaged[at] = value;
+                let (records, padding) = units(&damaged, 50);
+                assert_covers(&records, &padding, damaged.len());
+            }
+        }
     }
 }

@@ -20,6 +20,21 @@ READABLE = sorted(p for p in DATA.iterdir() if p.is_file() and p.suffix not in (
 MARC8 = sorted((DATA / "marc8").iterdir())
 #: Damaged files from real life: bad lengths, directories, indicators, encodings, truncations.
 BROKEN = sorted((DATA / "broken").iterdir())
+#: The corpus's odd but sound records (`edge/`): seven read whole and sit in tests/data, two do not.
+EDGE = sorted(
+    [
+        *(DATA / name for name in (
+            "filemarc__bad_example.mrc",
+            "marc4j__bad-characters-in-various-fields.mrc",
+            "marc4j__unordered-directory-entries.mrc",
+            "rubymarc__non-numeric.dat",
+            "rubymarc__random_tag_order.dat",
+            "rubymarc__random_tag_order2.dat",
+            "traject__emptyish_record.marc",
+        )),
+        *(DATA / "edge").iterdir(),
+    ]
+)
 
 
 def record_lengths(data: bytes) -> list[int]:

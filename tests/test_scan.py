@@ -81,9 +81,9 @@ def native_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     calls: list[dict] = []
     real = _native.iter_batches
 
-    def spy(sources: list, **options: object) -> _native.BatchIterator:
-        calls.append(options)
-        return real(sources, **options)
+    def spy(sources: list, columns: dict, **options: object) -> _native.BatchIterator:
+        calls.append({**columns, **options})
+        return real(sources, columns, **options)
 
     monkeypatch.setattr(_native, "iter_batches", spy)
     return calls

@@ -205,3 +205,33 @@ def test_booksall_reads_the_same_as_pymarc(booksall):
             assert describe(mine) == describe(reference), f"record {count}"
             count += 1
     assert count == 250_000
+
+
+def test_on_error_raises_or_skips_what_pymarc_yields_as_none():
+    path = DATA / "broken" / "marc4j__pride-and-prejudice-with-many-errors.mrc"
+    reader = shim.MARCReader(path.read_bytes())
+    outcomes = [(record is None, type(reader.current_exception)) for record in reader]
+    nones = [kind for is_none, kind in outcomes if is_none]
+    skipping = shim.MARCReader(path.read_bytes(), on_error="skip")
+    kept = list(skipping)
+    assert len(kept) == len(outcomes) - len(nones) and None not in kept
+    assert [type(e) for e in skipping.skipped] == nones
+    raising = shim.MARCReader(path.read_bytes(), on_error="raise")
+    first_bad = [is_none for is_none, _ in outcomes].index(True)
+    for _ in range(first_bad):
+        assert next(raising) is not None
+    with pytest.raises(nones[0]):
+        next(raising)
+    # The reading goes on after a record's error, as it does after a None.
+    read, raised = first_bad, 1
+    while True:
+        try:
+            next(raising)
+            read += 1
+        except StopIteration:
+            break
+        except Exception:  # noqa: BLE001 - each bad record raises its own pymarc exception
+            raised += 1
+    assert (read, raised) == (len(outcomes) - len(nones), len(nones))
+    with pytest.raises(ValueError, match="on_error"):
+        shim.MARCReader(path.read_bytes(), on_error="collect")  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any, NamedTuple, Union
+from typing import IO, Any, Literal, NamedTuple, Union
 
 from marc_polars._native import RawRecord, RecordReader
 from marc_polars.exceptions import MarcError
@@ -101,7 +101,13 @@ class MARCReader(Reader):
     With `to_unicode`, records are decoded from MARC-8 or UTF-8 according to leader/09;
     `force_utf8` decodes UTF-8 whatever the leader says, `utf8_handling` is the codec error
     handler ('strict', 'replace', 'ignore') and `file_encoding` the charset of records that are
-    neither. `permissive` is accepted for compatibility; bad records are always yielded as None.
+    neither. `permissive` is accepted for compatibility.
+
+    `on_error` (keyword only, marc_polars's own) changes what happens to a record that cannot be
+    read: by default it is yielded as None, as pymarc does; ``"raise"`` raises its exception
+    instead (`current_chunk` holds its bytes); ``"skip"`` leaves it out and appends its exception to `skipped`.
+    A framing error still ends the iteration after it (``read_marc(..., on_error=...)`` reads on
+    past damaged framing).
     """
 
     _current_chunk: bytes | None = None
@@ -119,8 +125,15 @@ class MARCReader(Reader):
         utf8_handling: str = "strict",
         file_encoding: str = "iso8859-1",
         permissive: bool = False,
+        *,
+        on_error: Literal["raise", "skip"] | None = None,
     ) -> None:
         super().__init__()
+        if on_error not in (None, "raise", "skip"):
+            raise ValueError(f'on_error must be None, "raise" or "skip", got {on_error!r}')
+        self.on_error = on_error
+        #: The exceptions of the records left out under ``on_error="skip"``, in order.
+        self.skipped: list[Exception] = []
         self.to_unicode = to_unicode
         self.force_utf8 = force_utf8
         self.hide_utf8_warnings = hide_utf8_warnings
@@ -165,6 +178,17 @@ class MARCReader(Reader):
         return self
 
     def __next__(self) -> Record | None:
+        record = self._next_record()
+        while record is None and self.on_error is not None:
+            error = self._current_exception
+            assert error is not None
+            if self.on_error == "raise":
+                raise error
+            self.skipped.append(error)
+            record = self._next_record()
+        return record
+
+    def _next_record(self) -> Record | None:
         if self._exhausted or isinstance(self._current_exception, FatalReaderError):
             raise StopIteration
         self._current_exception = None

@@ -10,9 +10,9 @@ character set: (MARC-8 code, Unicode scalar value with a flag bit for combining 
 `<code>` maps to its `<ucs>` value, or to its `<alt>` value where `<ucs>` is empty, as pymarc's
 tables do. Only two codes have an empty `<ucs>`: the second halves of the double diacritics
 (ANSEL EC, ligature, and FB, double tilde). LC maps their first halves (EB, FA) to the single marks
-U+0361 and U+0360 that span both letters, so a second half after its first adds nothing: each set
-also lists its (second half, first half) pairs, and the decoder drops a second half that closes a
-first one. A second half on its own keeps its `<alt>`, U+FE21 or U+FE23.
+U+0361 and U+0360 that span both letters, and keeps the half marks U+FE20 and U+FE22 as their
+`<alt>`: each set also lists its (second half, first half) pairs, and the decoder writes a first
+half as its `<alt>`, as LC's own UTF-8 records do (see src/marc8.rs).
 
 Each set also lists the codes that the decoder's pymarc dialect reads differently (see
 `PYMARC_EACC` and `pymarc_overrides`): that dialect exists for scripts moved from pymarc, which
@@ -200,7 +200,6 @@ def render(sets):
         "",
         "/// A MARC-8 graphic character set as LC's code tables give it.",
         "pub(crate) struct CharacterSet {",
-        "    pub name: &'static str,",
         "    /// 3 for EACC, else 1.",
         "    pub bytes_per_char: usize,",
         "    /// LC lists the graphic characters at their G1 codes (0xA1-0xFE), not their G0 codes (0x21-0x7E).",
@@ -231,7 +230,6 @@ def render(sets):
         out += [
             f"/// {name}: {len(entries)} codes.",
             f"pub(crate) static {const}: CharacterSet = CharacterSet {{",
-            f"    name: {name!r},".replace("'", '"'),
             f"    bytes_per_char: {3 if iso in MULTIBYTE else 1},",
             f"    listed_as_g1: {'true' if listed_as_g1(iso, entries) else 'false'},",
             f"    entries: &{const}_ENTRIES,",

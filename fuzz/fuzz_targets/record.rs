@@ -1,0 +1,36 @@
+//! Decoding any framed bytes into every column, in every encoding, collecting damage: never a
+//! panic, and every record becomes a row.
+#![no_main]
+
+use std::sync::Arc;
+
+use libfuzzer_sys::fuzz_target;
+use marc_polars::columns::{Encoding, Projection};
+use marc_polars::error::OnError;
+use marc_polars::pipeline::{read_frame, ReadOptions};
+use marc_polars::source::Source;
+use marc_polars::spec::Spec;
+
+fuzz_target!(|bytes: &[u8]| {
+    let specs = ["LDR/05", "001", "245$a", "6..$a", "880[0]$6", "008/35-37", "100[0]$a[0]"]
+        .map(|spec| (spec.into(), Spec::parse(spec).expect("valid spec")));
+    for encoding in [Encoding::Auto, Encoding::Utf8, Encoding::Marc8, Encoding::Latin1] {
+        for on_error in [OnError::Collect, OnError::Skip, OnError::Raise] {
+            let projection = Projection {
+                leader: true,
+                fields: true,
+                specs: specs.to_vec(),
+                encoding,
+                encoding_column: Some("encoding".into()),
+                on_error,
+                ..Default::default()
+            };
+            let options = ReadOptions { projection: Arc::new(projection), threads: 1, ..Default::default() };
+            let source = Source::Memory { name: "fuzz".into(), data: bytes.to_vec().into() };
+            match read_frame(vec![source], &options) {
+                Ok(frame) => assert!(frame.height() <= bytes.len()),
+                Err(error) => assert_eq!(on_error, OnError::Raise, "{error}"),
+            }
+        }
+    }
+});
