@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from marc_polars import exceptions
 from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, iter_batches, read_marc, scan_marc
 from marc_polars._report import ReadReport
+from marc_polars._write import write_marc
 from marc_polars._namespace import MarcExpr
 from marc_polars._threads import max_threads, set_max_threads
 from marc_polars.exceptions import MarcError
@@ -47,4 +48,5 @@ __all__ = [
     "read_marc",
     "scan_marc",
     "set_max_threads",
+    "write_marc",
 ]

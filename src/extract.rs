@@ -123,18 +123,19 @@ impl<'a> RecordView<'a> for LeaderOnly<'a> {
 }
 
 /// The arrays of a lossless `fields` chunk.
-struct FieldColumns<'a> {
-    tag: &'a Utf8ViewArray,
-    ind1: &'a Utf8ViewArray,
-    ind2: &'a Utf8ViewArray,
-    data: &'a Utf8ViewArray,
-    subfields: &'a ListArray<i64>,
-    code: &'a Utf8ViewArray,
-    value: &'a Utf8ViewArray,
+pub(crate) struct FieldColumns<'a> {
+    pub tag: &'a Utf8ViewArray,
+    pub ind1: &'a Utf8ViewArray,
+    pub ind2: &'a Utf8ViewArray,
+    pub data: &'a Utf8ViewArray,
+    pub subfields: &'a ListArray<i64>,
+    pub code: &'a Utf8ViewArray,
+    pub value: &'a Utf8ViewArray,
 }
 
 impl<'a> FieldColumns<'a> {
-    fn of(chunk: &'a ListArray<i64>) -> Option<Self> {
+    /// The arrays of `chunk`, or `None` if it does not have the lossless schema's types.
+    pub fn of(chunk: &'a ListArray<i64>) -> Option<Self> {
         let fields = chunk.values().as_any().downcast_ref::<StructArray>()?;
         let child = |name: &str| {
             let at = fields.fields().iter().position(|f| f.name.as_str() == name)?;

@@ -5,7 +5,7 @@
 //! derived columns [`spec`] selects), and
 //! [`pipeline`] runs it all in parallel, in order, tallying what it left out in a [`report`]. A
 //! damaged record is kept, on request, with what [`salvage`] can read of it. Only [`python`] knows
-//! about Python.
+//! about Python. [`writer`] writes the lossless columns back to ISO 2709.
 
 pub mod columns;
 pub mod encoding;
@@ -20,6 +20,7 @@ pub mod report;
 pub mod salvage;
 pub mod source;
 pub mod spec;
+pub mod writer;
 
 #[cfg(feature = "python")]
 mod python;

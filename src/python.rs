@@ -1,7 +1,7 @@
 //! The binding layer: Python arguments in, `polars.DataFrame`s or typed exceptions out.
 //! Everything else lives in the pure-Rust modules.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +19,7 @@ use crate::pipeline::{self, Batches, Ordered, ReadOptions};
 use crate::records::{self, FieldEntry, RecordBatch, RecordDecoder};
 use crate::source::{Framing, Source};
 use crate::spec::Spec;
+use crate::writer::{self, Records, WriteError};
 
 /// Turns a reading error into the matching `marc_polars.exceptions` class, `OSError`, or the
 /// exception a Python file object raised.
@@ -279,6 +280,33 @@ fn iter_batches(
     let batches = py.detach(|| pipeline::batches(sources, &options)).map_err(|e| to_pyerr(py, e))?;
     let report = batches.report();
     Ok(PyBatches { batches: Mutex::new(Some(batches)), projection, report })
+}
+
+impl From<WriteError> for PyErr {
+    fn from(error: WriteError) -> PyErr {
+        PyValueError::new_err(error.to_string())
+    }
+}
+
+/// Writes a frame in the lossless schema to `dest` (a path, or a binary file object's `.write`) as
+/// ISO 2709, checked whole first: an invalid frame raises `ValueError` naming the row and writes
+/// nothing. Returns the number of records written.
+#[pyfunction]
+fn write_marc(py: Python<'_>, frame: PyDataFrame, dest: Bound<'_, PyAny>) -> PyResult<usize> {
+    const BATCH_BYTES: usize = 4 << 20;
+    let df = frame.0;
+    let records = Records::of(&df)?;
+    let rows = py.detach(|| writer::check(&records))?;
+    match dest.extract::<PathBuf>() {
+        Ok(path) => py.detach(|| {
+            let io_error = |error: io::Error| PyOSError::new_err((error.raw_os_error().unwrap_or(0), error.to_string(), path.display().to_string()));
+            let mut file = std::fs::File::create(&path).map_err(io_error)?;
+            writer::encode(&records, BATCH_BYTES, |bytes| file.write_all(bytes).map_err(io_error))?;
+            file.flush().map_err(io_error)
+        })?,
+        Err(_) => writer::encode(&records, BATCH_BYTES, |bytes| dest.call_method1("write", (PyBytes::new(py, bytes),)).map(drop))?,
+    }
+    Ok(rows)
 }
 
 /// The schema `iter_batches` gives its batches for these columns.
@@ -555,6 +583,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_frame, m)?)?;
     m.add_function(wrap_pyfunction!(iter_batches, m)?)?;
     m.add_function(wrap_pyfunction!(schema, m)?)?;
+    m.add_function(wrap_pyfunction!(write_marc, m)?)?;
     m.add_function(wrap_pyfunction!(parse_spec, m)?)?;
     m.add_function(wrap_pyfunction!(extract, m)?)?;
     m.add_function(wrap_pyfunction!(read_records, m)?)?;
