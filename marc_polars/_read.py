@@ -271,7 +271,8 @@ def read_marc(
         df = plan.select(_native.read_frame(batches), names)
     finally:
         if report is not None:
-            report._update(batches.report())
+            report._start()
+            report._update(batches)
     if row_index_name is not None:
         df = df.with_row_index(row_index_name, offset=row_index_offset)
     return df
@@ -321,10 +322,12 @@ def _batches(
     output: list[str] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """The native batches as `names`, numbered, then filtered by `predicate` and cut to `output`."""
+    if report is not None:
+        report._start()
     try:
         for df in native:
             if report is not None:
-                report._update(native.report())
+                report._update(native)
             df = plan.select(df, names)
             if row_index_name is not None:
                 df = df.with_row_index(row_index_name, offset=offset)
@@ -334,7 +337,7 @@ def _batches(
             yield df if output is None else df.select(output)
     finally:
         if report is not None:
-            report._update(native.report())
+            report._update(native)
         native.close()
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
+from marc_polars import _native
 from marc_polars.exceptions import MarcError
 
 
@@ -34,9 +33,14 @@ class ReadReport:
     def junk_bytes(self) -> int:
         return sum(length for _, _, length in self.junk)
 
-    def _update(self, native: dict[str, Any]) -> None:
-        """Takes the native reader's tally of the read so far."""
-        self.rows = native["rows"]
-        self.collected = native["collected"]
-        self.skipped = list(native["skipped"])
-        self.junk = [tuple(j) for j in native["junk"]]
+    def _start(self) -> None:
+        """Starts afresh, for a new read."""
+        self.rows, self.collected, self.skipped, self.junk = 0, 0, [], []
+
+    def _update(self, native: _native.BatchIterator) -> None:
+        """Takes the native reader's tally of the read so far: the new items of its lists."""
+        tally = native.report(len(self.skipped), len(self.junk))
+        self.rows = tally["rows"]
+        self.collected = tally["collected"]
+        self.skipped.extend(tally["skipped"])
+        self.junk.extend(tuple(j) for j in tally["junk"])

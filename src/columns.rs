@@ -624,7 +624,12 @@ impl BatchBuilder {
     }
 
     /// The batch as a DataFrame; `source_name` fills the source column, if one is selected.
-    pub fn finish(self, source_name: &str) -> DataFrame {
+    pub fn finish(mut self, source_name: &str) -> DataFrame {
+        // The decoded text was reserved for a batch of MARC-8 records: a batch with few of them
+        // gives back what it did not use, as the frame keeps the buffer.
+        if self.decoded.capacity() > self.decoded.len() + self.decoded.len() / 8 + 4096 {
+            self.decoded.shrink_to_fit();
+        }
         let buffer: Buffer<Buffer<u8>> = vec![self.buffer, self.decoded.into()].into();
         let buffer = &buffer;
         let c = self.columns;

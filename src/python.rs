@@ -193,15 +193,19 @@ impl PyBatches {
 
     /// What the batches read so far left out or kept as damaged: a dict of `rows`, `collected`,
     /// `skipped` (the errors of the records left out) and `junk` ((source, offset, length) of
-    /// padding skipped between records).
-    fn report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let report = self.report.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    /// padding skipped between records); of these two lists, only the items from `skipped_from`
+    /// and `junk_from` on, so that a caller keeping up with a long read copies each item once.
+    #[pyo3(signature = (skipped_from = 0, junk_from = 0))]
+    fn report<'py>(&self, py: Python<'py>, skipped_from: usize, junk_from: usize) -> PyResult<Bound<'py, PyDict>> {
+        let report = self.report.lock().unwrap_or_else(|e| e.into_inner());
         let out = PyDict::new(py);
         out.set_item("rows", report.rows)?;
         out.set_item("collected", report.collected)?;
-        let skipped = report.skipped.into_iter().map(|error| Ok(marc_error(py, error)?.into_value(py))).collect::<PyResult<Vec<_>>>()?;
+        let skipped = (report.skipped.iter().skip(skipped_from))
+            .map(|error| Ok(marc_error(py, error.clone())?.into_value(py)))
+            .collect::<PyResult<Vec<_>>>()?;
         out.set_item("skipped", skipped)?;
-        let junk: Vec<_> = report.junk.iter().map(|j| (&*j.source, j.offset, j.len)).collect();
+        let junk: Vec<_> = report.junk.iter().skip(junk_from).map(|j| (&*j.source, j.offset, j.len)).collect();
         out.set_item("junk", junk)?;
         Ok(out)
     }

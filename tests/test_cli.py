@@ -1,0 +1,89 @@
+"""The `marc-polars` console script, run as a user runs it: in a subprocess, outputs read back."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pymarc
+import pytest
+
+import marc_polars as mp
+
+from conftest import DATA
+
+BROKEN = DATA / "broken" / "marc4j__pride-and-prejudice-with-many-errors.mrc"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    script = shutil.which("marc-polars")
+    command = [script] if script else [sys.executable, "-m", "marc_polars"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_without_a_command_it_summarises_the_sample(tmp_path: Path):
+    done = run(cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "read 1,000 records" in done.stdout and "most frequent tags" in done.stdout
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "ipc", "ndjson"])
+def test_convert_writes_the_lossless_frame(fmt: str, tmp_path: Path):
+    out = tmp_path / f"sample.{ {'ipc': 'arrow'}.get(fmt, fmt) }"
+    done = run("convert", mp.SAMPLE, "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "1,000 records" in done.stderr
+    expected = mp.read_marc(mp.SAMPLE)
+    back = {"parquet": pl.read_parquet, "ipc": pl.read_ipc, "ndjson": pl.read_ndjson}[fmt](out)
+    if fmt == "ndjson":
+        back = back.cast(expected.schema)  # type: ignore[arg-type]
+    assert back.equals(expected)
+
+
+def test_convert_to_csv_joins_lists(tmp_path: Path):
+    out = tmp_path / "titles.csv"
+    done = run("convert", mp.SAMPLE, "-o", str(out), "--preset", "bibliographic", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = mp.read_marc(mp.SAMPLE, columns=mp.BIBLIOGRAPHIC).with_columns(pl.col(pl.List(pl.String)).list.join(" | "))
+    assert pl.read_csv(out, infer_schema=False).equals(expected)
+    done = run("convert", mp.SAMPLE, "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 1 and "CSV cannot hold the nested fields column" in done.stderr
+
+
+def test_convert_with_chosen_columns_and_error_modes(tmp_path: Path):
+    out = tmp_path / "out.parquet"
+    done = run("convert", str(BROKEN), "-o", str(out), "--columns", "id=001", "245$a", cwd=tmp_path)
+    assert done.returncode == 1 and "InvalidEncoding" in done.stderr and str(BROKEN) in done.stderr
+    done = run("convert", str(BROKEN), "-o", str(out), "--columns", "id=001", "--on-error", "skip", cwd=tmp_path)
+    assert done.returncode == 0 and "85 damaged records skipped" in done.stderr
+    assert pl.read_parquet(out).equals(mp.read_marc(BROKEN, columns={"id": "001"}, on_error="skip"))
+    done = run("convert", str(BROKEN), "-o", str(out), "--on-error", "collect", cwd=tmp_path)
+    assert done.returncode == 0 and "85 damaged records kept" in done.stderr
+    assert pl.read_parquet(out)["raw"].drop_nulls().len() == 85
+
+
+def test_stats(tmp_path: Path):
+    done = run("stats", str(BROKEN), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "records: 383 (85 damaged)" in done.stdout
+    for heading in ("encodings:", "record types (leader/06):", "most frequent tags:", "errors:", "InvalidEncoding"):
+        assert heading in done.stdout
+
+
+def test_head_prints_records_as_pymarc_does(tmp_path: Path):
+    done = run("head", "-n", "3", mp.SAMPLE, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    theirs = [str(record) for _, record in zip(range(3), pymarc.MARCReader(io.BytesIO(Path(mp.SAMPLE).read_bytes())))]
+    assert done.stdout.rstrip("\n").split("\n\n") == [t.rstrip("\n") for t in theirs]
+
+
+def test_bad_arguments_and_inputs_exit_non_zero(tmp_path: Path):
+    assert run("convert", mp.SAMPLE, cwd=tmp_path).returncode == 2  # no --output
+    done = run("convert", mp.SAMPLE, "-o", str(tmp_path / "out.xyz"), cwd=tmp_path)
+    assert done.returncode == 1 and "give --format" in done.stderr
+    done = run("head", str(tmp_path / "missing.mrc"), cwd=tmp_path)
+    assert done.returncode == 1 and "missing.mrc" in done.stderr
