@@ -8,7 +8,8 @@
 Scripts written for pymarc keep working with ``import marc_polars.pymarc as pymarc``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from marc_polars import exceptions
 from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, iter_batches, read_marc, scan_marc
@@ -29,9 +30,13 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'marc_polars' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), "MARCReader"})
+
+
 try:
-    __version__ = version("marc_polars")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = _version("marc_polars")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
 __all__ = [

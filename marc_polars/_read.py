@@ -7,6 +7,7 @@ import glob as globbing
 import io
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import IO, Any, Literal, Union
@@ -15,6 +16,7 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from marc_polars import _native
+from marc_polars._progress import shown
 from marc_polars._report import ReadReport
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
@@ -201,6 +203,7 @@ def read_marc(
     include_encoding: str | None = None,
     on_error: OnError = "raise",
     report: ReadReport | None = None,
+    progress: bool = False,
 ) -> pl.DataFrame:
     """Read MARC 21 records (ISO 2709) into a DataFrame, one row per record.
 
@@ -245,6 +248,10 @@ def read_marc(
         terminator.
     report
         A :class:`ReadReport` to fill with what the read skipped or collected.
+    progress
+        Show a progress line while reading (input bytes and records, their rates and, when the
+        size of the input is known, the share read): in place in a Jupyter notebook, else on
+        standard error.
 
     Returns
     -------
@@ -265,10 +272,12 @@ def read_marc(
     _check(n_rows)
     plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error)
     names = plan.names()
+    sources = _expand(source, glob)
     # Files are mapped rather than read in blocks: the frame keeps all of their text anyway.
-    batches = _native.iter_batches(_expand(source, glob), plan.native(names), map_files=True, n_rows=n_rows)
+    batches = _native.iter_batches(sources, plan.native(names), map_files=True, n_rows=n_rows)
     try:
-        df = plan.select(_native.read_frame(batches), names)
+        with shown(progress, batches, sources, n_rows):
+            df = plan.select(_native.read_frame(batches), names)
     finally:
         if report is not None:
             report._start()
@@ -293,6 +302,7 @@ def iter_batches(
     include_encoding: str | None = None,
     on_error: OnError = "raise",
     report: ReadReport | None = None,
+    progress: bool = False,
 ) -> Iterator[pl.DataFrame]:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
@@ -305,10 +315,12 @@ def iter_batches(
     plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error)
     names = plan.names()
     options = plan.native(names)
+    sources = _expand(source, glob)
     native = _native.iter_batches(
-        _expand(source, glob), options, batch_size=batch_size, n_rows=n_rows, map_files=_map_files(n_rows, options)
+        sources, options, batch_size=batch_size, n_rows=n_rows, map_files=_map_files(n_rows, options)
     )
-    return _batches(native, plan, names, row_index_name, row_index_offset, report)
+    display = shown(progress, native, sources, n_rows)
+    return _batches(native, plan, names, row_index_name, row_index_offset, report, display)
 
 
 def _batches(
@@ -318,23 +330,26 @@ def _batches(
     row_index_name: str | None,
     offset: int,
     report: ReadReport | None,
+    display: AbstractContextManager[object],
     predicate: pl.Expr | None = None,
     output: list[str] | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """The native batches as `names`, numbered, then filtered by `predicate` and cut to `output`."""
+    """The native batches as `names`, numbered, then filtered by `predicate` and cut to `output`,
+    with `display` (a progress line, or nothing) entered while they are read."""
     if report is not None:
         report._start()
     try:
-        for df in native:
-            if report is not None:
-                report._update(native)
-            df = plan.select(df, names)
-            if row_index_name is not None:
-                df = df.with_row_index(row_index_name, offset=offset)
-                offset += df.height
-            if predicate is not None:
-                df = df.filter(predicate)
-            yield df if output is None else df.select(output)
+        with display:
+            for df in native:
+                if report is not None:
+                    report._update(native)
+                df = plan.select(df, names)
+                if row_index_name is not None:
+                    df = df.with_row_index(row_index_name, offset=offset)
+                    offset += df.height
+                if predicate is not None:
+                    df = df.filter(predicate)
+                yield df if output is None else df.select(output)
     finally:
         if report is not None:
             report._update(native)
@@ -356,6 +371,7 @@ def scan_marc(
     on_error: OnError = "raise",
     report: ReadReport | None = None,
     batch_size: int | None = None,
+    progress: bool = False,
 ) -> pl.LazyFrame:
     """Lazily read MARC 21 records: a LazyFrame whose projections, filters and limits reach the decoder.
 
@@ -395,7 +411,8 @@ def scan_marc(
             n_rows=rows,
             map_files=_map_files(rows, options),
         )
-        yield from _batches(native, plan, names, row_index_name, row_index_offset, report, predicate, output)
+        display = shown(progress, native, sources, rows)
+        yield from _batches(native, plan, names, row_index_name, row_index_offset, report, display, predicate, output)
 
     detail = ", ".join(s if isinstance(s, str) else type(s).__name__ for s in sources)
     return register_io_source(

@@ -121,13 +121,14 @@ impl Decoder for FrameDecoder {
 /// Decodes one chunk into a DataFrame batch, and the report of what it left out. A damaged record
 /// stops it, or is left out, or is kept, as the projection's `on_error` says.
 pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &str) -> Result<(DataFrame, Report), MarcError> {
-    let mut report = Report::default();
+    let mut report = Report { bytes: chunk.buffer.len() as u64, ..Report::default() };
     if !chunk.padding.is_empty() {
         let source: Arc<str> = source_name.into();
         report.junk = (chunk.padding.iter())
             .map(|range| Junk { source: source.clone(), offset: chunk.offset + range.start as u64, len: range.len() as u64 })
             .collect();
     }
+    let mapped = chunk.mapped;
     let mut builder = BatchBuilder::new(chunk.buffer, projection.clone());
     builder.reserve_for(&chunk.records);
     for (i, record) in chunk.records.into_iter().enumerate() {
@@ -147,7 +148,12 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
         }
     }
     report.rows = builder.rows() as u64;
-    Ok((builder.finish(source_name), report))
+    let frame = builder.finish(source_name);
+    // Without `fields` and damaged records' `raw` bytes, the batch copied out its text.
+    if let Some(pages) = mapped.filter(|_| !projection.fields && report.collected == 0) {
+        pages.release();
+    }
+    Ok((frame, report))
 }
 
 /// Panics if `chunk` holds the record [`inject_panic_at`] chose.

@@ -24,6 +24,8 @@ pub struct Report {
     /// Damaged records left out (`on_error="skip"`), each with its error.
     pub skipped: Vec<MarcError>,
     pub junk: Vec<Junk>,
+    /// Input bytes read: records, damaged or not, and padding.
+    pub bytes: u64,
 }
 
 impl Report {
@@ -33,5 +35,6 @@ impl Report {
         self.collected += later.collected;
         self.skipped.extend(later.skipped);
         self.junk.extend(later.junk);
+        self.bytes += later.bytes;
     }
 }

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::Read;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use polars_buffer::Buffer;
 
@@ -34,17 +35,20 @@ impl Source {
     }
 
     fn into_input(self, map_files: bool) -> Result<Input, ReadError> {
-        let stream = |reader| Input { data: Buffer::new(), reader: Some(reader) };
+        let stream = |reader| Input { data: Buffer::new(), reader: Some(reader), map: None };
         Ok(match self {
             Source::Path(path) => {
                 let file = File::open(&path)
                     .map_err(|error| ReadError::Io { source_name: path.display().to_string(), error })?;
                 match map_files.then(|| map(&file)).flatten() {
-                    Some(map) => Input { data: Buffer::from_owner(map), reader: None },
+                    Some(map) => {
+                        let map = Arc::new(map);
+                        Input { data: Buffer::from_owner(SharedMap(map.clone())), reader: None, map: Some(map) }
+                    }
                     None => stream(Box::new(file)),
                 }
             }
-            Source::Memory { data, .. } => Input { data, reader: None },
+            Source::Memory { data, .. } => Input { data, reader: None, map: None },
             Source::Stream { reader, .. } => stream(reader),
         })
     }
@@ -64,6 +68,44 @@ fn map(file: &File) -> Option<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }.ok()
 }
 
+/// A mapped file as the owner of a buffer, shared with the chunks that may give its pages back.
+struct SharedMap(Arc<memmap2::Mmap>);
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// The part of a mapped file one chunk covers.
+pub struct MappedPages {
+    map: Arc<memmap2::Mmap>,
+    range: Range<usize>,
+}
+
+impl MappedPages {
+    /// Gives back the pages that lie wholly inside the chunk: they leave this process's resident
+    /// memory (they stay in the page cache). Call it once nothing made of the chunk points into
+    /// it: a batch that copied out its text. A scan of a few MARCspecs over a 241 MB file then
+    /// keeps a few chunks' pages resident rather than the whole file (BENCHMARKS.md).
+    pub fn release(self) {
+        // Larger than any page size, so that the range never reaches into a neighbouring chunk.
+        const ALIGN: usize = 64 << 10;
+        let start = self.range.start.next_multiple_of(ALIGN);
+        let end = self.range.end / ALIGN * ALIGN;
+        #[cfg(unix)]
+        if start < end {
+            // SAFETY: `MADV_DONTNEED` on a read-only file mapping only drops page-table entries:
+            // the next access to those pages faults them in again from the file, with the same
+            // bytes (the map is never written, so there are no private copies to lose). Any slice
+            // of the map that is still read, on any thread, reads the same bytes as before; the
+            // one contract is that of every mapped read, that no one changes the file meanwhile.
+            // The range lies inside the map (`Chunker` made it from the chunk's place in it).
+            let _ = unsafe { self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
+        }
+    }
+}
+
 /// Bytes not yet cut into chunks, and for a stream the reader that brings more.
 struct Input {
     /// Chunks are zero-copy slices of it: of the whole source in memory, or of the last block
@@ -71,6 +113,8 @@ struct Input {
     data: Buffer<u8>,
     /// `None` for a source already in memory, or once the stream has ended.
     reader: Option<Box<dyn Read + Send>>,
+    /// The file `data` maps, if it does.
+    map: Option<Arc<memmap2::Mmap>>,
 }
 
 /// One record of a chunk: where it lies in the chunk's buffer, and the damage framing found.
@@ -93,6 +137,8 @@ pub struct Chunk {
     pub first_record: u64,
     /// Byte offset of `buffer[0]` in its source.
     pub offset: u64,
+    /// Where `buffer` lies in the file it maps, if it does.
+    pub mapped: Option<MappedPages>,
 }
 
 impl Chunk {
@@ -280,7 +326,9 @@ impl Chunker {
         let buffer = self.input.data.clone().sliced(0..taken);
         self.input.data.slice_in_place(taken..);
         let records = cut.records.len() as u64;
-        let chunk = Chunk { buffer, records: cut.records, padding: cut.padding, first_record: self.next_record, offset: self.offset };
+        let mapped = (self.input.map.as_ref())
+            .map(|map| MappedPages { map: map.clone(), range: self.offset as usize..self.offset as usize + taken });
+        let chunk = Chunk { buffer, records: cut.records, padding: cut.padding, first_record: self.next_record, offset: self.offset, mapped };
         self.next_record += records;
         self.offset += taken as u64;
         match cut.stop {

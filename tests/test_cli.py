@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,3 +89,44 @@ def test_bad_arguments_and_inputs_exit_non_zero(tmp_path: Path):
     assert done.returncode == 1 and "give --format" in done.stderr
     done = run("head", str(tmp_path / "missing.mrc"), cwd=tmp_path)
     assert done.returncode == 1 and "missing.mrc" in done.stderr
+
+
+def run_on_terminal(*args: str, cwd: Path) -> tuple[int, str]:
+    """Runs the console script with its standard error on a pseudo-terminal (standard output in a
+    pipe); returns its exit code and what it wrote to the terminal."""
+    import pty
+
+    script = shutil.which("marc-polars")
+    command = [script] if script else [sys.executable, "-m", "marc_polars"]
+    leader, follower = pty.openpty()
+    try:
+        child = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, stderr=follower, cwd=cwd)
+        os.close(follower)
+        child.stdout.read()  # type: ignore[union-attr]
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 1 << 16)
+            except OSError:  # the terminal is closed once the child has exited
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return child.wait(timeout=300), b"".join(chunks).decode()
+    finally:
+        os.close(leader)
+
+
+@pytest.mark.parametrize("command", [[], ["stats"], ["convert", "-o", "out.parquet"]], ids=["summary", "stats", "convert"])
+def test_progress_on_a_terminal_not_in_a_pipe(command: list[str], tmp_path: Path):
+    args = [*command[:1], mp.SAMPLE, *command[1:]]
+    size = f"{os.path.getsize(mp.SAMPLE) / 1e6:,.1f}"
+    bar = re.compile(rf"(?:^|[\r\n])100% \|#+\|  {re.escape(size)}/{re.escape(size)} MB  1,000 records  .* records/s")
+    code, terminal = run_on_terminal(*args, cwd=tmp_path)
+    assert code == 0 and bar.search(terminal), terminal
+    code, terminal = run_on_terminal(*args, "--no-progress", cwd=tmp_path)
+    assert code == 0 and "records/s" not in terminal and "\r100%" not in terminal, terminal
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == 0 and "records/s" not in done.stderr and "\r" not in done.stderr, done.stderr
+    done = run(*args, "--progress", cwd=tmp_path)
+    assert done.returncode == 0 and bar.search(done.stderr), done.stderr
