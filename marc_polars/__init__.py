@@ -1,6 +1,7 @@
 """Read MARC 21 bibliographic records (ISO 2709) into Polars DataFrames.
 
 >>> import marc_polars as mp
+>>> import polars as pl
 >>> df = mp.read_marc(mp.SAMPLE)           # one row per record: leader, fields
 >>> lf = mp.scan_marc(mp.SAMPLE, columns=mp.BIBLIOGRAPHIC)
 >>> english = lf.filter(pl.col("language") == "eng").collect()
@@ -44,11 +45,11 @@ __all__ = [
     "MARCReader",
     "SAMPLE",
     "MarcError",
+    "MarcExpr",
     "ReadReport",
     "__version__",
     "exceptions",
     "iter_batches",
-    "MarcExpr",
     "max_threads",
     "read_marc",
     "scan_marc",

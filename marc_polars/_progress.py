@@ -102,9 +102,11 @@ class Progress:
         sys.stderr.flush()
         self._width = len(text)
 
-    def _draw(self) -> None:
+    def _draw(self, complete: bool = False) -> None:
         done_bytes, records = self._native.progress()
-        self._show(line(done_bytes, records, time.perf_counter() - self._start, self._total, self._limit))
+        # A read that ended before its limit read all there was.
+        limit = records if complete and self._limit else self._limit
+        self._show(line(done_bytes, records, time.perf_counter() - self._start, self._total, limit))
 
     def _run(self) -> None:
         while not self._stop.wait(INTERVAL):
@@ -120,7 +122,7 @@ class Progress:
     ) -> None:
         self._stop.set()
         self._thread.join()
-        self._draw()
+        self._draw(complete=kind is None)
         if self._show == self._to_stderr:
             sys.stderr.write("\n")
             sys.stderr.flush()

@@ -43,10 +43,11 @@ def tag_frequencies(df: pl.DataFrame, top: int = 10) -> pl.DataFrame:
     )
 
 
-def summarise(paths: Sequence[str], progress: bool) -> str:
-    size = sum(os.path.getsize(p) for p in paths)
+def summarise(patterns: Sequence[str], progress: bool) -> str:
+    paths = _expand(list(patterns), glob=True)
+    size = sum(os.path.getsize(p) for p in paths if isinstance(p, str))
     start = time.perf_counter()
-    df = read_marc(list(paths), progress=progress)
+    df = read_marc(paths, progress=progress)  # type: ignore[arg-type]
     seconds = time.perf_counter() - start
     lines = [
         f"read {df.height:,} records ({size / 1e6:.1f} MB) from {len(paths)} file(s) in {seconds:.3f} s: "

@@ -33,6 +33,14 @@ def test_without_a_command_it_summarises_the_sample(tmp_path: Path):
     assert "read 1,000 records" in done.stdout and "most frequent tags" in done.stdout
 
 
+def test_the_summary_takes_glob_patterns(tmp_path: Path):
+    for name in ("a.mrc", "b.mrc"):
+        shutil.copy(mp.SAMPLE, tmp_path / name)
+    done = run("*.mrc", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "read 2,000 records" in done.stdout and "from 2 file(s)" in done.stdout
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "ipc", "ndjson"])
 def test_convert_writes_the_lossless_frame(fmt: str, tmp_path: Path):
     out = tmp_path / f"sample.{ {'ipc': 'arrow'}.get(fmt, fmt) }"

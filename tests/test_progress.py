@@ -63,6 +63,9 @@ def test_every_entry_point_shows_it(capfd: pytest.CaptureFixture[str]):
 def test_a_limit_or_a_stream(capfd: pytest.CaptureFixture[str]):
     mp.read_marc(mp.SAMPLE, n_rows=100, progress=True)
     assert redraws(capfd.readouterr().err)[-1].startswith(f"100% |{'#' * WIDTH}|  ")
+    # A limit beyond the input: the read ends complete.
+    mp.read_marc(mp.SAMPLE, n_rows=5_000, progress=True)
+    assert redraws(capfd.readouterr().err)[-1].startswith(f"100% |{'#' * WIDTH}|  {MB}/{MB} MB  1,000 records")
     with open(mp.SAMPLE, "rb") as handle:
         mp.read_marc(io.BytesIO(handle.read()), progress=True)
     # A file object's size is not known: bytes and records, no share.
