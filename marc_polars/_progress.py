@@ -62,8 +62,7 @@ def line(done_bytes: int, records: int, seconds: float, total: int | None, limit
 
 def _notebook_display() -> Callable[[str], None] | None:
     """A function that shows a text output in place, in a Jupyter kernel; `None` elsewhere."""
-    shell = sys.modules.get("IPython")
-    if shell is None:
+    if "IPython" not in sys.modules:  # never imported: not a notebook, and not worth importing
         return None
     from IPython import get_ipython  # type: ignore[import-not-found]
     from IPython.display import display  # type: ignore[import-not-found]
