@@ -235,3 +235,35 @@ def test_on_error_raises_or_skips_what_pymarc_yields_as_none():
     assert (read, raised) == (len(outcomes) - len(nones), len(nones))
     with pytest.raises(ValueError, match="on_error"):
         shim.MARCReader(path.read_bytes(), on_error="collect")  # type: ignore[arg-type]
+
+
+def test_errors_under_on_error_name_source_record_and_offset():
+    """Each record left out or raised names where it is, as `read_marc` does for the same record."""
+    path = DATA / "broken" / "marc4j__pride-and-prejudice-with-many-errors.mrc"
+    report = marc_polars.ReadReport()
+    marc_polars.read_marc(path, on_error="skip", report=report)
+    expected = [(e.record, e.byte_offset) for e in report.skipped]
+    with open(path, "rb") as handle:
+        skipping = shim.MARCReader(handle, on_error="skip")
+        list(skipping)
+    assert [(e.record, e.byte_offset) for e in skipping.skipped] == expected
+    for error in skipping.skipped:
+        # pymarc's own exception (here UnicodeDecodeError), told where the record is.
+        assert error.source == str(path)  # type: ignore[attr-defined]
+        where = f"{path}: record {error.record} at byte offset {error.byte_offset}"  # type: ignore[attr-defined]
+        assert where in (str(error) if isinstance(error, marc_polars.MarcError) else getattr(error, "__notes__", [where]))
+    raising = shim.MARCReader(path.read_bytes(), on_error="raise")
+    with pytest.raises(type(skipping.skipped[0])) as raised:
+        list(raising)
+    assert (raised.value.source, raised.value.record, raised.value.byte_offset) == ("<bytes>", *expected[0])  # type: ignore[attr-defined]
+
+
+def test_a_framing_error_under_on_error_names_where_it_is():
+    path = TRUNCATED
+    with pytest.raises(marc_polars.MarcError) as expected:
+        marc_polars.read_marc(path)
+    with pytest.raises(type(expected.value)) as raised:
+        list(shim.MARCReader(str(path), on_error="raise"))
+    error = raised.value
+    assert (error.source, error.record, error.byte_offset) == (str(path), expected.value.record, expected.value.byte_offset)
+    assert str(error).startswith(f"{path}: record {error.record} at byte offset {error.byte_offset}: ")

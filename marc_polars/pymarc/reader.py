@@ -112,6 +112,11 @@ class MARCReader(Reader):
 
     _current_chunk: bytes | None = None
     _current_exception: Exception | None = None
+    #: Under `on_error`: the number of the next record, and its byte offset in the source.
+    _next_number = 0
+    _next_offset = 0
+    #: Under `on_error`: the number and byte offset of the record last read.
+    _location = (0, 0)
     #: The record last read natively: its bytes become `current_chunk` only if asked for.
     _current_raw: RawRecord | None = None
     _exhausted = False
@@ -153,6 +158,8 @@ class MARCReader(Reader):
         native = native_records(marc_target, self.file_handle, force_utf8) if to_unicode else None
         self._native: RecordReader | None = native[0] if native else None
         self._native_start = native[1] if native else 0
+        self._source_name = _source_name(marc_target, self.file_handle)
+        self._next_offset = self._native_start if native else _position(self.file_handle)
 
     @property
     def current_chunk(self) -> bytes | None:
@@ -180,13 +187,35 @@ class MARCReader(Reader):
     def __next__(self) -> Record | None:
         record = self._next_record()
         while record is None and self.on_error is not None:
-            error = self._current_exception
-            assert error is not None
+            assert self._current_exception is not None
+            error = self._located(self._current_exception)
             if self.on_error == "raise":
                 raise error
             self.skipped.append(error)
             record = self._next_record()
         return record
+
+    def _read(self, length: int) -> None:
+        """Notes that the record just read is `length` bytes long (under `on_error` only)."""
+        self._location = (self._next_number, self._next_offset)
+        self._next_number += 1
+        self._next_offset += length
+
+    def _located(self, error: Exception) -> Exception:
+        """`error` naming the source, record number and byte offset of the record last read, in
+        its `source`, `record` and `byte_offset` attributes and in its message: a `MarcError` of
+        the same class; another exception (a decoding error, pymarc's way) keeps its class and
+        gets them in a note, where Python has notes."""
+        number, offset = self._location
+        where = f"{self._source_name}: record {number} at byte offset {offset}"
+        if isinstance(error, MarcError):
+            located = type(error)(f"{where}: {error}", self._source_name, number, offset)
+            located.__cause__ = error.__cause__
+            return located
+        error.source, error.record, error.byte_offset = self._source_name, number, offset  # type: ignore[attr-defined]
+        if hasattr(error, "add_note"):
+            error.add_note(where)
+        return error
 
     def _next_record(self) -> Record | None:
         if self._exhausted or isinstance(self._current_exception, FatalReaderError):
@@ -208,16 +237,21 @@ class MARCReader(Reader):
                 # A framing error: pymarc's own framing goes on from the record that has it.
                 self._native = None
                 self.file_handle.seek(self._native_start + (error.byte_offset or 0))
+                self._next_offset = self._native_start + (error.byte_offset or 0)
             else:
                 if raw.regular:
                     self._current_raw = raw
+                    if self.on_error is not None:  # where records are, kept only for errors
+                        self._read(int(raw.leader[:5]))  # the length of a regular record
                     return DecodedRecord.from_raw(raw, self.force_utf8)
                 self._current_chunk = raw.bytes()
+                self._read(len(self._current_chunk))
                 return self._decode(self._current_chunk)
         framed = _next_chunk(self.file_handle)
         if framed is None:
             self._current_chunk = b""
             raise StopIteration
+        self._read(len(framed.data))
         self._current_chunk = framed.data
         if framed.error is not None:
             self._current_exception = framed.error
@@ -238,6 +272,25 @@ class MARCReader(Reader):
         except Exception as exc:  # any decoding failure makes this one record None
             self._current_exception = exc
             return None
+
+
+def _position(handle: IO[bytes]) -> int:
+    """Where `handle` stands, 0 if it cannot say (a pipe)."""
+    try:
+        return handle.tell()
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def _source_name(target: object, handle: IO[bytes]) -> str:
+    """What errors call the source: its path, or the file object's name."""
+    if isinstance(target, (str, os.PathLike)):
+        path = os.fspath(target)
+        return path if isinstance(path, str) else os.fsdecode(path)
+    if isinstance(target, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    name = getattr(handle, "name", None)
+    return name if isinstance(name, str) else "<stream>"
 
 
 def map_records(f: Callable[[Record | None], object], *files: MarcSource) -> None:
