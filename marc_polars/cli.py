@@ -26,7 +26,7 @@ from marc_polars.exceptions import MarcError
 #: Output formats by name, and the file extensions that imply them.
 FORMATS = {"parquet": (".parquet",), "ipc": (".arrow", ".ipc", ".feather"), "ndjson": (".ndjson", ".jsonl"), "csv": (".csv",)}
 
-#: Records per Parquet row group when the `fields` column is written (see `convert`).
+#: Records per Parquet row group (IPC record batch) when `fields` is written (see `convert`).
 LOSSLESS_ROW_GROUP = 2_000
 
 

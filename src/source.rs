@@ -586,4 +586,23 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_mapped_chunk_reads_the_same_after_giving_back_its_pages() {
+        let bytes = records(20_000); // chunks spanning several 64 KiB-aligned runs of pages
+        let path = std::env::temp_dir().join(format!("marc_polars_release_{}.mrc", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let chunks: Vec<Chunk> = Chunker::new(Source::Path(path.clone()), 300_000, usize::MAX, None, true, Framing::Strict)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(chunks.len() > 2 && chunks.iter().all(|c| c.mapped.is_some()));
+        let mut read = Vec::new();
+        for mut chunk in chunks {
+            chunk.mapped.take().unwrap().release();
+            read.extend_from_slice(&chunk.buffer);
+        }
+        assert!(read == bytes, "the map reads the file's bytes again after its pages are given back");
+    }
 }
