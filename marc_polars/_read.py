@@ -28,6 +28,11 @@ LOSSLESS_COLUMNS = ("leader", "fields")
 #: Records per batch of `iter_batches` at most, unless asked otherwise.
 DEFAULT_BATCH_SIZE = 50_000
 
+#: Bytes of input per chunk (so per batch) of `read_marc`, which keeps every batch: smaller than the
+#: native default (4 MiB, which bounds what `iter_batches` holds), as each chunk's input then stays
+#: in the core's cache between the decoder's passes over it (BENCHMARKS.md).
+READ_MARC_CHUNK_SIZE = 1 << 20
+
 #: Up to this many records, a limited read maps its files rather than reading them in blocks: it
 #: touches only the pages of the records it takes.
 MAP_FILES_UP_TO = 50_000
@@ -274,7 +279,9 @@ def read_marc(
     names = plan.names()
     sources = _expand(source, glob)
     # Files are mapped rather than read in blocks: the frame keeps all of their text anyway.
-    batches = _native.iter_batches(sources, plan.native(names), map_files=True, n_rows=n_rows)
+    batches = _native.iter_batches(
+        sources, plan.native(names), map_files=True, n_rows=n_rows, chunk_size=READ_MARC_CHUNK_SIZE
+    )
     try:
         with shown(progress, batches, sources, n_rows):
             df = plan.select(_native.read_frame(batches), names)

@@ -18,7 +18,7 @@ use polars_buffer::Buffer;
 
 use crate::{encoding, marc8};
 use crate::error::{Damage, DamageKind, MarcError, OnError};
-use crate::iso2709::{parse_record, DataFieldParts, FieldSpan, LEADER_LEN};
+use crate::iso2709::{parse_digits, parse_record, DataFieldParts, FieldSpan, LEADER_LEN, SUBFIELD_DELIMITER};
 use crate::salvage::{salvage, TextCodec};
 use crate::source::Framed;
 use crate::spec::{RecordView, Spec};
@@ -141,6 +141,27 @@ struct Text<'a> {
     index: u32,
 }
 
+/// The view of the `len` bytes at `offset` in `text`, as `View::new_from_bytes` makes it, but
+/// without its copy of a variable length into the view (a call to memmove for every short value,
+/// most of them): the twelve bytes from `offset` are read at once and those past `len` cleared.
+#[inline(always)]
+fn view_in(text: Text<'_>, offset: usize, len: usize) -> View {
+    let bytes = text.bytes;
+    if len > View::MAX_INLINE_SIZE as usize {
+        let prefix = u32::from_le_bytes(*bytes[offset..].first_chunk::<4>().expect("a long value"));
+        return View { length: len as u32, prefix, buffer_idx: text.index, offset: offset as u32 };
+    }
+    let Some(window) = bytes[offset..].first_chunk::<12>() else {
+        return View::new_inline(&bytes[offset..offset + len]);
+    };
+    // An inline view is the length, then the bytes over prefix, buffer_idx and offset, zero padded.
+    let low = u64::from_le_bytes(*window.first_chunk::<8>().expect("12 bytes"));
+    let high = u32::from_le_bytes(*window.last_chunk::<4>().expect("12 bytes"));
+    let low = if len >= 8 { low } else { low & ((1 << (8 * len)) - 1) };
+    let high = if len > 8 { high & (u32::MAX >> (8 * (12 - len))) } else { 0 };
+    View { length: len as u32, prefix: low as u32, buffer_idx: (low >> 32) as u32, offset: high }
+}
+
 /// String views into the batch's buffers, with a null mask made at the first null.
 #[derive(Default)]
 struct StrColumn {
@@ -153,33 +174,28 @@ struct StrColumn {
 
 impl StrColumn {
     /// Adds `value`, a slice of `text`, which is the batch buffer or the decoded text of its
-    /// MARC-8 records: the view points into it.
-    #[inline]
+    /// MARC-8 records: the view points into it, or holds it when it is short.
+    #[inline(always)]
     fn push_slice(&mut self, value: &str, text: Text<'_>) {
-        let offset = (value.as_ptr() as usize).wrapping_sub(text.bytes.as_ptr() as usize);
-        // What `finish` relies on: the value lies inside the buffer (whose length fits a u32).
-        assert!(offset <= text.bytes.len() && value.len() <= text.bytes.len() - offset, "value outside the batch buffer");
-        self.views.push(View::new_from_bytes(value.as_bytes(), text.index, offset as u32));
-        self.bytes_len += value.len();
-        self.in_buffer |= value.len() > View::MAX_INLINE_SIZE as usize;
+        self.push_unmasked(value, text);
         if let Some(validity) = &mut self.validity {
             validity.push(true);
         }
     }
 
-    /// Adds a value expected to be short (an indicator, a subfield code), which only a salvaged
-    /// record may have longer.
-    #[inline]
-    fn push_small(&mut self, value: &str, text: Text<'_>) {
-        if value.len() <= View::MAX_INLINE_SIZE as usize {
-            self.push_short(value);
-        } else {
-            self.push_slice(value, text);
-        }
+    /// `push_slice` for a column whose null mask the caller keeps, or that has no null: the
+    /// columns of fields and subfields (see `finish_masked`).
+    #[inline(always)]
+    fn push_unmasked(&mut self, value: &str, text: Text<'_>) {
+        let offset = (value.as_ptr() as usize).wrapping_sub(text.bytes.as_ptr() as usize);
+        // What `finish` relies on: the value lies inside the buffer (whose length fits a u32).
+        assert!(offset <= text.bytes.len() && value.len() <= text.bytes.len() - offset, "value outside the batch buffer");
+        self.views.push(view_in(text, offset, value.len()));
+        self.bytes_len += value.len();
+        self.in_buffer |= value.len() > View::MAX_INLINE_SIZE as usize;
     }
 
-    /// Adds a value of at most 12 bytes, stored in the view itself.
-    #[inline]
+    /// Adds a value of at most 12 bytes that is not in the batch's text, stored in the view itself.
     fn push_short(&mut self, value: &str) {
         self.views.push(View::new_inline(value.as_bytes()));
         self.bytes_len += value.len();
@@ -200,15 +216,33 @@ impl StrColumn {
         self.views.push(View::default());
     }
 
+    /// Adds a null whose mask the caller keeps (see `finish_masked`).
+    #[inline(always)]
+    fn push_unmasked_null(&mut self) {
+        self.views.push(View::default());
+    }
+
     fn reserve(&mut self, additional: usize) {
         self.views.reserve(additional);
+    }
+
+    /// The column as an array with the null mask `validity`: for columns whose nulls were pushed
+    /// with `push_unmasked_null`.
+    fn finish_masked(self, buffers: &Buffer<Buffer<u8>>, validity: Bitmap) -> Box<dyn Array> {
+        debug_assert!(self.validity.is_none(), "a column masked by its caller takes no masked push");
+        let validity = (validity.unset_bits() > 0).then_some(validity);
+        self.finish_with(buffers, false, validity)
     }
 
     /// The column as an array whose views point into `buffers` (the batch buffer, the decoded
     /// text), or, when `compact`, into a buffer of its own holding only its values (so that the
     /// batch buffer can be freed).
-    fn finish(self, buffers: &Buffer<Buffer<u8>>, compact: bool) -> Box<dyn Array> {
-        let validity: Option<Bitmap> = self.validity.and_then(|v| v.into());
+    fn finish(mut self, buffers: &Buffer<Buffer<u8>>, compact: bool) -> Box<dyn Array> {
+        let validity: Option<Bitmap> = self.validity.take().and_then(|v| v.into());
+        self.finish_with(buffers, compact, validity)
+    }
+
+    fn finish_with(self, buffers: &Buffer<Buffer<u8>>, compact: bool, validity: Option<Bitmap>) -> Box<dyn Array> {
         // Only columns with values longer than 12 bytes need the data buffers.
         let buffers: Buffer<Buffer<u8>> = if self.in_buffer { buffers.clone() } else { Buffer::new() };
         let total_buffer_len = buffers.iter().map(Buffer::len).sum();
@@ -218,9 +252,10 @@ impl StrColumn {
                 .expect("views of validated UTF-8 inside the buffer");
             assert_eq!(self.bytes_len, self.views.iter().map(|v| v.length as usize).sum::<usize>());
         }
-        // SAFETY: every view holds a `&str` (so valid UTF-8): inline (`push_short`), or a slice of
-        // the buffer its index names, at its checked offset (`push_slice`: the batch buffer at
-        // index 0, the decoded text at index 1, both only ever appended to), and both buffers are
+        // SAFETY: every view holds a `&str` (so valid UTF-8), inline (`push_short`, and `view_in`
+        // for short values) or as a slice of the buffer its index names, at its checked offset
+        // (`push_unmasked`: the batch buffer at index 0, the decoded text at index 1, both only ever
+        // appended to; the prefix is the slice's first four bytes), and both buffers are
         // passed whenever any view is longer than the inline size; null views are the all-zero
         // inline view. The safe `try_new` validates all of this again, every string's UTF-8
         // included: measured at about a fifth of the decoding time of BooksAll (BENCHMARKS.md).
@@ -257,6 +292,12 @@ impl ListColumn {
         self.validity.push(valid);
     }
 
+    /// Adds a list whose mask the caller keeps (see `finish_masked`).
+    #[inline(always)]
+    fn push_unmasked(&mut self, end: usize) {
+        self.offsets.push(end as i64);
+    }
+
     fn reserve(&mut self, additional: usize) {
         self.offsets.reserve(additional);
         self.validity.reserve(additional);
@@ -266,10 +307,15 @@ impl ListColumn {
         self.offsets.len() - 1
     }
 
-    fn finish(self, inner: ArrowDataType, values: Box<dyn Array>) -> Box<dyn Array> {
+    fn finish(mut self, inner: ArrowDataType, values: Box<dyn Array>) -> Box<dyn Array> {
+        let validity = std::mem::take(&mut self.validity).into();
+        self.finish_masked(inner, values, validity)
+    }
+
+    fn finish_masked(self, inner: ArrowDataType, values: Box<dyn Array>, validity: Option<Bitmap>) -> Box<dyn Array> {
         // Offsets are pushed from the running length of `values`: monotone by construction.
         let offsets = OffsetsBuffer::try_from(self.offsets).expect("monotone offsets");
-        ListArray::<i64>::new(arrow_list(inner), offsets, values, self.validity.into()).boxed()
+        ListArray::<i64>::new(arrow_list(inner), offsets, values, validity).boxed()
     }
 }
 
@@ -283,6 +329,9 @@ struct Columns {
     ind2: StrColumn,
     data: StrColumn,
     subfields: ListColumn,
+    /// Set for each data field, clear for each control field: the null mask of `ind1`, `ind2` and
+    /// `subfields`, and negated that of `data`, pushed once per field rather than four times.
+    is_data: MutableBitmap,
     code: StrColumn,
     value: StrColumn,
     encoding: StrColumn,
@@ -486,17 +535,22 @@ impl BatchBuilder {
         let fields: usize = records
             .iter()
             .filter_map(|record| buffer.get(record.start + 12..record.start + 17))
-            .filter_map(|base| std::str::from_utf8(base).ok()?.parse::<usize>().ok())
+            .filter_map(parse_digits)
             .map(|base| base.saturating_sub(LEADER_LEN + 1) / 12)
             .sum();
-        let subfields = memchr::memchr_iter(crate::iso2709::SUBFIELD_DELIMITER, buffer).count();
+        let subfields = memchr::memchr_iter(SUBFIELD_DELIMITER, buffer).count();
         c.fields.reserve(records.len());
         for column in [&mut c.tag, &mut c.ind1, &mut c.ind2, &mut c.data] {
             column.reserve(fields);
         }
         c.subfields.reserve(fields);
+        c.is_data.reserve(fields);
         c.code.reserve(subfields);
         c.value.reserve(subfields);
+        for column in [&mut c.tag, &mut c.ind1, &mut c.ind2, &mut c.data, &mut c.code, &mut c.value] {
+            prefault(&mut column.views);
+        }
+        prefault(&mut c.subfields.offsets);
     }
 
     /// Rows added so far.
@@ -643,6 +697,7 @@ impl BatchBuilder {
         }
         if self.projection.fields {
             let field_count = c.subfields.len();
+            let is_data: Bitmap = c.is_data.into();
             let subfield_values = StructArray::new(
                 subfield_struct(),
                 c.code.views.len(),
@@ -650,14 +705,15 @@ impl BatchBuilder {
                 None,
             )
             .boxed();
-            let subfields = c.subfields.finish(subfield_struct(), subfield_values);
-            let fields_values = StructArray::new(
-                field_struct(),
-                field_count,
-                vec![c.tag.finish(buffer, false), c.ind1.finish(buffer, false), c.ind2.finish(buffer, false), c.data.finish(buffer, false), subfields],
-                None,
-            )
-            .boxed();
+            let subfields = c.subfields.finish_masked(subfield_struct(), subfield_values, (is_data.unset_bits() > 0).then(|| is_data.clone()));
+            let members = vec![
+                c.tag.finish(buffer, false),
+                c.ind1.finish_masked(buffer, is_data.clone()),
+                c.ind2.finish_masked(buffer, is_data.clone()),
+                c.data.finish_masked(buffer, !&is_data),
+                subfields,
+            ];
+            let fields_values = StructArray::new(field_struct(), field_count, members, None).boxed();
             columns.push(series("fields", c.fields.finish(field_struct(), fields_values)));
         }
         for ((name, _), column) in self.projection.specs.iter().zip(self.spec_columns) {
@@ -678,6 +734,27 @@ impl BatchBuilder {
     }
 }
 
+/// Maps in the spare capacity of `vec` in one call, as writing it would a page at a time: a
+/// batch's columns are hundreds of fresh pages, and one call for all of them takes less kernel time
+/// than a page fault for each (BENCHMARKS.md). Only a hint: nothing changes if it fails.
+fn prefault<T>(vec: &mut Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let spare = vec.spare_capacity_mut();
+        let start = (spare.as_mut_ptr() as usize).next_multiple_of(PAGE);
+        let end = (spare.as_mut_ptr() as usize + std::mem::size_of_val(spare)) & !(PAGE - 1);
+        if end > start {
+            // SAFETY: the range lies inside memory `vec` owns and nothing refers to (its spare
+            // capacity), and MADV_POPULATE_WRITE only maps pages in: it changes no byte of them,
+            // and fails harmlessly (EINVAL) where the kernel predates it.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_POPULATE_WRITE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = vec;
+}
+
 /// Pushes a checked record, whose text lies in `text`, to the selected columns.
 fn push_columns(projection: &Projection, c: &mut Columns, spec_columns: &mut [SpecColumn], record: &IsoRecord<'_>, text: Text<'_>) {
     for ((_, spec), column) in projection.specs.iter().zip(spec_columns.iter_mut()) {
@@ -692,23 +769,25 @@ fn push_columns(projection: &Projection, c: &mut Columns, spec_columns: &mut [Sp
     for (index, field) in record.spans.iter().enumerate() {
         let content = record.content(index);
         // Tags are printable ASCII (checked with the directory): a slice of the text as it is.
-        c.tag.push_short(&record.text[field.tag_at..field.tag_at + 3]);
+        c.tag.push_unmasked(&record.text[field.tag_at..field.tag_at + 3], text);
         if field.is_control() {
-            c.ind1.push_null();
-            c.ind2.push_null();
-            c.data.push_slice(content, text);
-            c.subfields.push(c.code.views.len(), false);
+            c.ind1.push_unmasked_null();
+            c.ind2.push_unmasked_null();
+            c.data.push_unmasked(content, text);
+            c.subfields.push_unmasked(c.code.views.len());
+            c.is_data.push(false);
             continue;
         }
-        c.data.push_null();
+        c.data.push_unmasked_null();
         let (ind1, ind2, subfields) = split_data_field(content);
-        c.ind1.push_small(ind1, text);
-        c.ind2.push_small(ind2, text);
+        c.ind1.push_unmasked(ind1, text);
+        c.ind2.push_unmasked(ind2, text);
         for (code, value) in subfields {
-            c.code.push_small(code, text);
-            c.value.push_slice(value, text);
+            c.code.push_unmasked(code, text);
+            c.value.push_unmasked(value, text);
         }
-        c.subfields.push(c.code.views.len(), true);
+        c.subfields.push_unmasked(c.code.views.len());
+        c.is_data.push(true);
     }
     c.fields.push(c.tag.views.len(), true);
 }
@@ -757,7 +836,7 @@ fn transcode(
             let parts = DataFieldParts::split(content);
             copy_ascii(parts.indicators, field, offset_of(parts.indicators), "indicators", out)?;
             for subfield in parts.subfields() {
-                out.push(crate::iso2709::SUBFIELD_DELIMITER);
+                out.push(SUBFIELD_DELIMITER);
                 let (code, value) = subfield.split_at(subfield.len().min(1));
                 copy_ascii(code, field, offset_of(subfield), "subfield code", out)?;
                 decode(value, field, offset_of(value), out)?;
@@ -819,8 +898,19 @@ fn series(name: &str, array: Box<dyn Array>) -> Column {
 /// Every data field must start with exactly two indicator characters: the schema keeps one
 /// character in each of `ind1` and `ind2`, and anything else could not be written back unchanged.
 fn check_indicators(record: &[u8], spans: &[FieldSpan]) -> Result<(), Damage> {
-    for field in spans.iter().filter(|f| !f.is_control()) {
-        let indicators = DataFieldParts::split(field.content(record)).indicators;
+    for field in spans {
+        let content = field.content(record);
+        // Nearly every data field: two ASCII indicators, then a delimiter (a control field so
+        // made needs no check either).
+        if let [a, b, SUBFIELD_DELIMITER, ..] = content {
+            if a.is_ascii() && b.is_ascii() && *a != SUBFIELD_DELIMITER && *b != SUBFIELD_DELIMITER {
+                continue;
+            }
+        }
+        if field.is_control() {
+            continue;
+        }
+        let indicators = DataFieldParts::split(content).indicators;
         let two = match indicators {
             [a, b] => a.is_ascii() && b.is_ascii(),
             _ => std::str::from_utf8(indicators).is_ok_and(|s| s.chars().count() == 2),

@@ -26,7 +26,7 @@ pub enum Frame {
 }
 
 /// Parses an unsigned decimal number made only of ASCII digits.
-fn parse_digits(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn parse_digits(bytes: &[u8]) -> Option<usize> {
     if bytes.is_empty() {
         return None;
     }
@@ -35,6 +35,27 @@ fn parse_digits(bytes: &[u8]) -> Option<usize> {
         let digit = b.wrapping_sub(b'0');
         (digit <= 9).then(|| n * 10 + usize::from(digit))
     })
+}
+
+/// The field length (bytes 3-6) and offset (bytes 7-11) of a directory entry, if all nine are
+/// ASCII digits: eight of them read as one word and combined in pairs, then fours, as every
+/// directory entry of every record goes through here.
+#[inline]
+fn entry_numbers(entry: &[u8]) -> Option<(usize, usize)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let word = u64::from_le_bytes(*entry.get(3..11)?.first_chunk::<8>()?);
+    let last = entry.get(11)?.wrapping_sub(b'0');
+    // Digits are 0x30-0x39: the high half of each byte is 3, and stays 3 when 6 is added.
+    let high_halves = 0xF0 * ONES;
+    if word & high_halves != 0x30 * ONES || word.wrapping_add(6 * ONES) & high_halves != 0x30 * ONES || last > 9 {
+        return None;
+    }
+    // The first digit is the lowest byte: each byte times ten plus the next, then each pair times
+    // a hundred plus the next pair (no sum carries out of its lane).
+    let digits = word - 0x30 * ONES;
+    let pairs = (digits * 10 + (digits >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let fours = (pairs * 100 + (pairs >> 16)) & 0x0000_FFFF_0000_FFFF;
+    Some(((fours & 0xFFFF) as usize, (fours >> 32) as usize * 10 + usize::from(last)))
 }
 
 /// Frames the record that starts at `buf[0]`, using the length in leader/00-04 and checking that
@@ -263,7 +284,7 @@ pub fn parse_record(bytes: &[u8], fields: &mut Vec<FieldSpan>) -> Result<(), Dam
                 lossy(&tag)
             ));
         }
-        let (Some(length), Some(offset)) = (parse_digits(&entry[3..7]), parse_digits(&entry[7..12])) else {
+        let Some((length, offset)) = entry_numbers(entry) else {
             return bad(format!(
                 "directory entry {index} (tag {}) has a length or offset that is not a number: {:?}",
                 lossy(&tag),
@@ -342,6 +363,26 @@ impl<'a> DataFieldParts<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn directory_entry_numbers_agree_with_reading_digit_by_digit() {
+        let mut entry = *b"245001200034";
+        assert_eq!(entry_numbers(&entry), Some((12, 34)));
+        assert_eq!(entry_numbers(b"001999999999"), Some((9999, 99999)));
+        for seed in 0..200_000u64 {
+            // Every byte value at every digit position, among valid digits.
+            let position = 3 + (seed % 9) as usize;
+            let byte = (seed / 9 % 256) as u8;
+            entry[3..].copy_from_slice(format!("{:09}", seed.wrapping_mul(2_654_435_761) % 1_000_000_000).as_bytes());
+            entry[position] = byte;
+            let expected = (parse_digits(&entry[3..7]), parse_digits(&entry[7..12]));
+            let expected = match expected {
+                (Some(length), Some(offset)) => Some((length, offset)),
+                _ => None,
+            };
+            assert_eq!(entry_numbers(&entry), expected, "{:?}", String::from_utf8_lossy(&entry));
+        }
+    }
 
     /// Builds a record from (tag, field content without terminator), filling in the record length,
     /// base address and directory of `leader`.
