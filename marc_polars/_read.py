@@ -29,8 +29,8 @@ LOSSLESS_COLUMNS = ("leader", "fields")
 DEFAULT_BATCH_SIZE = 50_000
 
 #: Bytes of input per chunk (so per batch) of `read_marc`, which keeps every batch: smaller than the
-#: native default (4 MiB, which bounds what `iter_batches` holds), as each chunk's input then stays
-#: in the core's cache between the decoder's passes over it (BENCHMARKS.md).
+#: native default (4 MiB, which bounds what `iter_batches` holds), as measured faster, warm above
+#: all (BENCHMARKS.md).
 READ_MARC_CHUNK_SIZE = 1 << 20
 
 #: Up to this many records, a limited read maps its files rather than reading them in blocks: it
