@@ -228,9 +228,8 @@ impl StrColumn {
 
     /// The column as an array with the null mask `validity`: for columns whose nulls were pushed
     /// with `push_unmasked_null`.
-    fn finish_masked(self, buffers: &Buffer<Buffer<u8>>, validity: Bitmap) -> Box<dyn Array> {
+    fn finish_masked(self, buffers: &Buffer<Buffer<u8>>, validity: Option<Bitmap>) -> Box<dyn Array> {
         debug_assert!(self.validity.is_none(), "a column masked by its caller takes no masked push");
-        let validity = (validity.unset_bits() > 0).then_some(validity);
         self.finish_with(buffers, false, validity)
     }
 
@@ -697,7 +696,9 @@ impl BatchBuilder {
         }
         if self.projection.fields {
             let field_count = c.subfields.len();
-            let is_data: Bitmap = c.is_data.into();
+            let is_data: Option<Bitmap> = c.is_data.into();
+            // Without a control field, the data column is all null.
+            let is_control = is_data.as_ref().map_or_else(|| Bitmap::new_zeroed(field_count), |mask| !mask);
             let subfield_values = StructArray::new(
                 subfield_struct(),
                 c.code.views.len(),
@@ -705,12 +706,12 @@ impl BatchBuilder {
                 None,
             )
             .boxed();
-            let subfields = c.subfields.finish_masked(subfield_struct(), subfield_values, (is_data.unset_bits() > 0).then(|| is_data.clone()));
+            let subfields = c.subfields.finish_masked(subfield_struct(), subfield_values, is_data.clone());
             let members = vec![
                 c.tag.finish(buffer, false),
                 c.ind1.finish_masked(buffer, is_data.clone()),
-                c.ind2.finish_masked(buffer, is_data.clone()),
-                c.data.finish_masked(buffer, !&is_data),
+                c.ind2.finish_masked(buffer, is_data),
+                c.data.finish_masked(buffer, Some(is_control)),
                 subfields,
             ];
             let fields_values = StructArray::new(field_struct(), field_count, members, None).boxed();
@@ -1032,6 +1033,21 @@ mod tests {
         let leader = df.column("leader").unwrap().str().unwrap().get(0).unwrap().to_string();
         assert_eq!(leader.len(), 24);
         assert!(leader.ends_with("a 4500"));
+    }
+
+    #[test]
+    fn null_masks_hold_for_batches_of_only_data_fields_or_only_control_fields() {
+        let leader = b"00000nam a2200000 a 4500";
+        for (fields, nulls) in [
+            (&[("245", &b"10\x1faA title"[..]), ("650", b" 0\x1faA subject")][..], [0, 0, 2, 0]),
+            (&[("001", &b"12345"[..]), ("005", b"20160101")][..], [2, 2, 0, 2]),
+        ] {
+            let df = frame_of(&[build(leader, fields)], Arc::new(Projection::lossless())).unwrap();
+            let fields = df.column("fields").unwrap().list().unwrap().get_as_series(0).unwrap();
+            let fields = fields.struct_().unwrap();
+            let counted = ["ind1", "ind2", "data", "subfields"].map(|name| fields.field_by_name(name).unwrap().null_count());
+            assert_eq!(counted, nulls, "{:?}", fields.fields_as_series());
+        }
     }
 
     #[test]
