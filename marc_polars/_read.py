@@ -216,7 +216,8 @@ def read_marc(
     ----------
     source
         A path (``str`` or ``os.PathLike``, a glob pattern when ``glob``), ``bytes``/``bytearray``/
-        ``memoryview`` holding the records, a binary file object (read in large blocks), or a list
+        ``memoryview`` holding the records, a binary file object (read in large blocks; an open
+        regular file through its descriptor, from where it stands, and left at its end), or a list
         of these, read one after another.
     columns
         What to build, in output order: ``"leader"``, ``"fields"`` and MARCspecs (``"245$a"``,

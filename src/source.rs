@@ -5,7 +5,7 @@
 //! every record gets its number and byte offset in the source before decoding fans out.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +19,9 @@ use crate::iso2709::{frame, padding_len, resync, truncated, unit_damage, Frame, 
 pub enum Source {
     /// A file, read with Rust file I/O.
     Path(PathBuf),
+    /// An open file read as a path would be, from `start`, leaving the file's own offset alone: a
+    /// Python file object whose descriptor is that of a regular file.
+    File { name: String, file: File, start: u64 },
     /// Bytes already in memory: chunks are slices of them, never copies.
     Memory { name: String, data: Buffer<u8> },
     /// Any byte stream, read in blocks of the chunk size (a file object, a pipe, a socket).
@@ -30,27 +33,42 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::Path(path) => path.display().to_string(),
-            Source::Memory { name, .. } | Source::Stream { name, .. } => name.clone(),
+            Source::File { name, .. } | Source::Memory { name, .. } | Source::Stream { name, .. } => name.clone(),
         }
     }
 
     fn into_input(self, map_files: bool) -> Result<Input, ReadError> {
-        let stream = |reader| Input { data: Buffer::new(), reader: Some(reader), map: None };
         Ok(match self {
             Source::Path(path) => {
                 let file = File::open(&path)
                     .map_err(|error| ReadError::Io { source_name: path.display().to_string(), error })?;
-                match map_files.then(|| map(&file)).flatten() {
-                    Some(map) => {
-                        let map = Arc::new(map);
-                        Input { data: Buffer::from_owner(SharedMap(map.clone())), reader: None, map: Some(map) }
-                    }
-                    None => stream(Box::new(file)),
-                }
+                // The file is this reader's own: read it from its offset.
+                Input::of_file(file, 0, map_files, |file| Box::new(file))
+            }
+            Source::File { file, start, .. } => {
+                Input::of_file(file, start, map_files, |file| Box::new(FileFrom { file, position: start }))
             }
             Source::Memory { data, .. } => Input { data, reader: None, map: None },
-            Source::Stream { reader, .. } => stream(reader),
+            Source::Stream { reader, .. } => Input::of_stream(reader),
         })
+    }
+}
+
+/// An open file read from a position of its own rather than from the file's offset, which it
+/// shares with the Python file object its descriptor was duplicated from.
+struct FileFrom {
+    file: File,
+    position: u64,
+}
+
+impl Read for FileFrom {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let read = std::os::unix::fs::FileExt::read_at(&self.file, buf, self.position)?;
+        #[cfg(windows)]
+        let read = std::os::windows::fs::FileExt::seek_read(&self.file, buf, self.position)?;
+        self.position += read as u64;
+        Ok(read)
     }
 }
 
@@ -113,8 +131,27 @@ struct Input {
     data: Buffer<u8>,
     /// `None` for a source already in memory, or once the stream has ended.
     reader: Option<Box<dyn Read + Send>>,
-    /// The file `data` maps, if it does.
-    map: Option<Arc<memmap2::Mmap>>,
+    /// The file `data` maps, if it does, and where in the map `data` starts.
+    map: Option<(Arc<memmap2::Mmap>, usize)>,
+}
+
+impl Input {
+    fn of_stream(reader: Box<dyn Read + Send>) -> Self {
+        Input { data: Buffer::new(), reader: Some(reader), map: None }
+    }
+
+    /// A file from `start` on: mapped if `map_files` and it can be, else read by `reader`.
+    fn of_file(file: File, start: u64, map_files: bool, reader: impl FnOnce(File) -> Box<dyn Read + Send>) -> Self {
+        match map_files.then(|| map(&file)).flatten() {
+            Some(map) => {
+                let map = Arc::new(map);
+                let start = usize::try_from(start).unwrap_or(usize::MAX).min(map.len());
+                let data = Buffer::from_owner(SharedMap(map.clone())).sliced(start..map.len());
+                Input { data, reader: None, map: Some((map, start)) }
+            }
+            None => Input::of_stream(reader(file)),
+        }
+    }
 }
 
 /// One record of a chunk: where it lies in the chunk's buffer, and the damage framing found.
@@ -326,8 +363,10 @@ impl Chunker {
         let buffer = self.input.data.clone().sliced(0..taken);
         self.input.data.slice_in_place(taken..);
         let records = cut.records.len() as u64;
-        let mapped = (self.input.map.as_ref())
-            .map(|map| MappedPages { map: map.clone(), range: self.offset as usize..self.offset as usize + taken });
+        let mapped = (self.input.map.as_ref()).map(|(map, start)| {
+            let start = start + self.offset as usize;
+            MappedPages { map: map.clone(), range: start..start + taken }
+        });
         let chunk = Chunk { buffer, records: cut.records, padding: cut.padding, first_record: self.next_record, offset: self.offset, mapped };
         self.next_record += records;
         self.offset += taken as u64;
@@ -401,6 +440,25 @@ mod tests {
             assert_eq!(count(stream(bytes.clone()), chunk_size, None).unwrap().1, 7, "stream, chunk {chunk_size}");
             let mapped = Chunker::new(stream(bytes.clone()), chunk_size, usize::MAX, None, true, Framing::Resync).unwrap();
             assert_eq!(mapped.map(|c| c.unwrap().len()).sum::<usize>(), 7, "mapped, chunk {chunk_size}");
+        }
+    }
+
+    #[test]
+    fn an_open_file_is_read_from_its_start_position_without_moving_its_offset() {
+        let bytes = records(7);
+        let record_len = sample().len();
+        let Source::Path(path) = stream(bytes.clone()) else { unreachable!() };
+        for map_files in [true, false] {
+            let file = File::open(&path).unwrap();
+            let source = Source::File { name: "file".into(), file: file.try_clone().unwrap(), start: 2 * record_len as u64 };
+            let chunks: Vec<Chunk> =
+                Chunker::new(source, record_len + 1, usize::MAX, None, map_files, Framing::Strict).unwrap().map(Result::unwrap).collect();
+            let read: Vec<u8> = chunks.iter().flat_map(|c| c.buffer.iter().copied()).collect();
+            assert_eq!(read, bytes[2 * record_len..], "map_files {map_files}");
+            // Offsets count from where reading began, as for any stream.
+            assert_eq!(chunks[0].offset, 0);
+            assert!(chunks.windows(2).all(|w| w[1].offset == w[0].offset + w[0].buffer.len() as u64));
+            assert_eq!(std::io::Seek::stream_position(&mut &file).unwrap(), 0, "the shared offset stays where it was");
         }
     }
 

@@ -23,7 +23,7 @@ def read_with(source, **options) -> pl.DataFrame:  # type: ignore[no-untyped-def
     """read_marc with the native reader's tuning knobs (thread count, chunk size)."""
     return _native.read_frame(_native.iter_batches(_expand(source, glob=False), map_files=True, **options))
 
-from conftest import READABLE, record_lengths
+from conftest import BROKEN, READABLE, record_lengths
 
 SAMPLE_BYTES = pathlib.Path(mp.SAMPLE).read_bytes()
 FILES = [pathlib.Path(mp.SAMPLE), *READABLE]
@@ -48,6 +48,10 @@ class NonSeekable(io.RawIOBase):
         return n
 
 
+class ReadBySubclass(io.BufferedReader):
+    """An open file that is not a plain `io.BufferedReader`: read through `.read`, not its descriptor."""
+
+
 def all_sources(path: pathlib.Path, tmp_path: pathlib.Path):
     """The same records through every backend, each made fresh (streams are read once)."""
     data = path.read_bytes()
@@ -57,6 +61,8 @@ def all_sources(path: pathlib.Path, tmp_path: pathlib.Path):
         "path": lambda: path,
         "str": lambda: str(path),
         "open file": lambda: open(path, "rb"),
+        "unbuffered file": lambda: open(path, "rb", buffering=0),
+        "file read by .read": lambda: ReadBySubclass(io.FileIO(path)),
         "BytesIO": lambda: io.BytesIO(data),
         "bytes": lambda: data,
         "bytearray": lambda: bytearray(data),
@@ -75,6 +81,84 @@ def test_every_backend_and_thread_count_gives_the_same_frame(path: pathlib.Path,
             df = read_with(make(), threads=threads)
             assert df.equals(expected), (name, threads)
         assert pl.concat(mp.iter_batches(make(), batch_size=7)).equals(expected), name
+
+
+@pytest.mark.parametrize("mode", ["rb", "r+b", "unbuffered"])
+def test_an_open_file_is_read_from_where_it_stands_and_left_at_its_end(mode: str, tmp_path: pathlib.Path):
+    data = SAMPLE_BYTES
+    first = record_lengths(data)[0]
+    expected = mp.read_marc(data[first:])
+    path = tmp_path / "sample.mrc"
+    path.write_bytes(data)
+
+    def opened():  # type: ignore[no-untyped-def]
+        handle = open(path, "rb", buffering=0) if mode == "unbuffered" else open(path, mode)
+        handle.read(first)  # a buffered file reads ahead of its position
+        return handle
+
+    for read in [mp.read_marc, lambda f: pl.concat(mp.iter_batches(f, batch_size=100))]:
+        with opened() as handle:
+            assert read(handle).equals(expected), (mode, read)
+            assert handle.tell() == len(data)
+            assert handle.read() == b""
+
+
+@pytest.mark.parametrize("path", BROKEN[:8], ids=lambda p: p.name)
+def test_an_open_file_and_a_stream_report_damage_at_the_same_place(path: pathlib.Path):
+    data = path.read_bytes()
+    skip = 24  # the offsets count from where reading began
+    errors = []
+    for make in [lambda: open(path, "rb"), lambda: ReadBySubclass(io.FileIO(path)), lambda: data]:
+        with pytest.raises(exceptions.MarcError) as info:
+            source = make()
+            if not isinstance(source, bytes):
+                source.seek(skip)
+            mp.read_marc(source[skip:] if isinstance(source, bytes) else source, on_error="raise")
+        errors.append((type(info.value), info.value.record, info.value.byte_offset))
+    assert errors[0] == errors[1] == errors[2]
+
+
+def test_damage_found_while_a_stream_is_still_being_read_is_raised_at_once():
+    # The reader is then waiting for the GIL to call `.read`: the frame's end must not wait for it
+    # with the GIL held. In a child process, so that a hang fails the test rather than the run.
+    code = (
+        "import io, marc_polars as mp\n"
+        "class Trickle(io.RawIOBase):\n"  # 4 KiB per `.read`: the reader is nearly always in one
+        "    def __init__(self, data): self._data, self._pos = data, 0\n"
+        "    def readable(self): return True\n"
+        "    def readinto(self, buffer):\n"
+        "        n = min(len(buffer), 4096, len(self._data) - self._pos)\n"
+        "        buffer[:n] = self._data[self._pos : self._pos + n]\n"
+        "        self._pos += n\n"
+        "        return n\n"
+        f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
+        "try:\n"
+        "    mp.read_marc(Trickle(b'99999' + data[5:]), on_error='raise')\n"
+        "except mp.exceptions.MarcError as error:\n"
+        "    print(type(error).__name__, error.record, error.byte_offset)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert child.stdout.split() == ["EndOfRecordNotFound", "0", "0"], child.stderr
+
+
+def test_a_file_whose_reads_are_overridden_is_read_through_them(tmp_path: pathlib.Path):
+    # Its descriptor is that of another file: reading the descriptor would give that file's records.
+    class Substitute(io.FileIO):
+        def __init__(self, path: pathlib.Path, data: bytes) -> None:
+            super().__init__(path)
+            self._data = io.BytesIO(data)
+
+        def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+            return self._data.readinto(buffer)
+
+        def read(self, size: int = -1) -> bytes:
+            return self._data.read(size)
+
+    other = tmp_path / "other.mrc"
+    other.write_bytes(pathlib.Path(READABLE[0]).read_bytes())
+    expected = mp.read_marc(SAMPLE_BYTES)
+    assert mp.read_marc(io.BufferedReader(Substitute(other, SAMPLE_BYTES))).equals(expected)
+    assert mp.read_marc(Substitute(other, SAMPLE_BYTES)).equals(expected)
 
 
 def test_a_real_pipe(tmp_path: pathlib.Path):
