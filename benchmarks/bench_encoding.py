@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
+
 import harness
 
 
@@ -33,22 +35,22 @@ def marc8_version(utf8: Path) -> Path:
     return target
 
 
-def read_utf8(path: str) -> int:
+def read_utf8(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.read_marc(path).height
+    return mp.read_marc(path)
 
 
-def read_utf8_collecting(path: str) -> int:
+def read_utf8_collecting(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.read_marc(path, on_error="collect").height
+    return mp.read_marc(path, on_error="collect")
 
 
-def read_marc8(path: str) -> int:
+def read_marc8(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.read_marc(os.environ["MARC8_FILE"]).height
+    return mp.read_marc(os.environ["MARC8_FILE"])
 
 
 if __name__ == "__main__":

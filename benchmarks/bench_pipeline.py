@@ -15,31 +15,33 @@ from __future__ import annotations
 
 import io
 
+import polars as pl
+
 import harness
 
 
-def read_path(path: str) -> int:
+def read_path(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.read_marc(path).height
+    return mp.read_marc(path)
 
 
-def read_file_object(path: str) -> int:
+def read_file_object(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
     with open(path, "rb") as handle:
-        return mp.read_marc(handle).height
+        return mp.read_marc(handle)
 
 
 class ReadCalls(io.BufferedReader):
     """An open file read by `.read` calls: the reader uses only the descriptors of plain files."""
 
 
-def read_file_object_by_read_calls(path: str) -> int:
+def read_file_object_by_read_calls(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
     with ReadCalls(io.FileIO(path)) as handle:
-        return mp.read_marc(handle).height
+        return mp.read_marc(handle)
 
 
 class OneRecordPerRead(io.RawIOBase):
@@ -62,33 +64,33 @@ class OneRecordPerRead(io.RawIOBase):
         return data
 
 
-def read_one_record_per_call(path: str) -> int:
+def read_one_record_per_call(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
     with open(path, "rb") as handle:
-        return mp.read_marc(OneRecordPerRead(handle)).height
+        return mp.read_marc(OneRecordPerRead(handle))
 
 
-def read_bytes(path: str) -> int:
+def read_bytes(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
     data = open(path, "rb").read()
-    return mp.read_marc(data).height
+    return mp.read_marc(data)
 
 
-def read_bytearray(path: str) -> int:
+def read_bytearray(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
     data = bytearray(open(path, "rb").read())
-    return mp.read_marc(data).height
+    return mp.read_marc(data)
 
 
 def read_with_chunks_of(mib: int):  # type: ignore[no-untyped-def]
-    def read(path: str) -> int:
+    def read(path: str) -> pl.DataFrame:
         from marc_polars import _native
 
         batches = _native.iter_batches([path], chunk_size=mib << 20, map_files=True)
-        return _native.read_frame(batches).height
+        return _native.read_frame(batches)
 
     return read
 

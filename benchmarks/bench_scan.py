@@ -10,46 +10,44 @@ from __future__ import annotations
 import os
 import tempfile
 
+import polars as pl
+
 import harness
 
 SPECS = {"title": "245$a", "language": "008/35-37", "subjects": "650$a"}
 
 
-def read_marc(path: str) -> int:
+def read_marc(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.read_marc(path).height
+    return mp.read_marc(path)
 
 
-def scan_3_specs(path: str) -> int:
+def scan_3_specs(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.scan_marc(path, columns=SPECS).collect().height
+    return mp.scan_marc(path, columns=SPECS).collect()
 
 
-def scan_3_specs_streaming(path: str) -> int:
+def scan_3_specs_streaming(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.scan_marc(path, columns=SPECS).collect(engine="streaming").height
+    return mp.scan_marc(path, columns=SPECS).collect(engine="streaming")
 
 
-def scan_head_1000(path: str) -> int:
+def scan_head_1000(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.scan_marc(path).head(1000).collect().height
+    return mp.scan_marc(path).head(1000).collect()
 
 
-def scan_filter_spec(path: str) -> int:
-    import polars as pl
-
+def scan_filter_spec(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    return mp.scan_marc(path, columns={**SPECS, "fields": "fields"}).filter(pl.col("language") == "fre").collect().height
+    return mp.scan_marc(path, columns={**SPECS, "fields": "fields"}).filter(pl.col("language") == "fre").collect()
 
 
 def sink_parquet(path: str) -> int:
-    import polars as pl
-
     import marc_polars as mp
 
     with tempfile.TemporaryDirectory() as folder:

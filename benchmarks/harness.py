@@ -12,16 +12,20 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-#: A case: (environment overrides, function(path) -> records read).
-Case = tuple[dict[str, str], Callable[[str], int]]
+#: What a case returns: the number of records it read, or what it read (a DataFrame of that
+#: many rows), which is freed once the case is timed: freeing a result is not part of making it.
+Result = int | Sized
+
+#: A case: (environment overrides, function(path) -> Result).
+Case = tuple[dict[str, str], Callable[[str], Result]]
 
 
-def run_one(func: Callable[[str], int], path: str, warm: bool) -> dict:
+def run_one(func: Callable[[str], Result], path: str, warm: bool) -> dict:
     """Times `func` once in this fresh process (`seconds`: every page of the result is new to
     the process), and once more when `warm` (`warm_seconds`: memory freed by the first run is
     reused, as in a notebook that reads again). Modules are imported before timing."""
@@ -31,13 +35,15 @@ def run_one(func: Callable[[str], int], path: str, warm: bool) -> dict:
     import marc_polars  # noqa: F401
 
     start = time.perf_counter()
-    records = func(path)
+    read = func(path)
     seconds = time.perf_counter() - start
+    records = read if isinstance(read, int) else len(read)
+    del read
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {"seconds": seconds, "records": records, "peak_rss": peak_kib * 1024}
     if warm:
         start = time.perf_counter()
-        func(path)
+        read = func(path)
         result["warm_seconds"] = time.perf_counter() - start
     return result
 
