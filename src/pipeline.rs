@@ -423,7 +423,10 @@ pub fn read_frame(sources: Vec<Source>, options: &ReadOptions) -> Result<DataFra
 /// All the batches as one DataFrame (one chunk of it per batch), with `projection`'s schema even
 /// when there is no batch.
 pub fn collect(batches: &mut Batches, projection: &Arc<Projection>) -> Result<DataFrame, ReadError> {
-    let mut out = empty_frame(projection);
+    // Built on the first batch rather than on an empty frame: making an empty frame's null masks
+    // fills polars' shared buffer of zeroes (8 MiB), on the thread that is waiting for the batches.
+    let Some(first) = batches.next() else { return Ok(empty_frame(projection)) };
+    let mut out = first?;
     for batch in batches {
         out.vstack_mut_owned(batch?)?;
     }
