@@ -118,7 +118,7 @@ def test_an_open_file_and_a_stream_report_damage_at_the_same_place(path: pathlib
     assert errors[0] == errors[1] == errors[2]
 
 
-def test_damage_found_while_a_stream_is_still_being_read_is_raised_at_once():
+def test_damage_found_while_a_stream_is_still_being_read_is_raised_at_once(tmp_path: pathlib.Path):
     # The reader is then waiting for the GIL to call `.read`: the frame's end must not wait for it
     # with the GIL held. In a child process, so that a hang fails the test rather than the run.
     code = (
@@ -137,7 +137,8 @@ def test_damage_found_while_a_stream_is_still_being_read_is_raised_at_once():
         "except mp.exceptions.MarcError as error:\n"
         "    print(type(error).__name__, error.record, error.byte_offset)\n"
     )
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # Run elsewhere than the source tree, whose package folder would shadow the installed one.
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert child.stdout.split() == ["EndOfRecordNotFound", "0", "0"], child.stderr
 
 
