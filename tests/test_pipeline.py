@@ -108,12 +108,10 @@ def test_an_open_file_and_a_stream_report_damage_at_the_same_place(path: pathlib
     data = path.read_bytes()
     skip = 24  # the offsets count from where reading began
     errors = []
-    for make in [lambda: open(path, "rb"), lambda: ReadBySubclass(io.FileIO(path)), lambda: data]:
-        with pytest.raises(exceptions.MarcError) as info:
-            source = make()
-            if not isinstance(source, bytes):
-                source.seek(skip)
-            mp.read_marc(source[skip:] if isinstance(source, bytes) else source, on_error="raise")
+    for handle in [open(path, "rb"), ReadBySubclass(io.FileIO(path)), io.BytesIO(data)]:
+        with handle, pytest.raises(exceptions.MarcError) as info:
+            handle.seek(skip)
+            mp.read_marc(data[skip:] if isinstance(handle, io.BytesIO) else handle, on_error="raise")
         errors.append((type(info.value), info.value.record, info.value.byte_offset))
     assert errors[0] == errors[1] == errors[2]
 
