@@ -181,6 +181,25 @@ pub fn resync(buf: &[u8], at_end: bool) -> Resync {
     }
 }
 
+/// Where a record seems to start at or after `from`: just after a record terminator (and any
+/// padding), where a well-formed record follows; `buf.len()` if nowhere. A guess, which framing
+/// from the start of the input confirms or not: bytes inside a damaged record can look the same.
+pub fn likely_record_start(buf: &[u8], from: usize) -> usize {
+    // A terminator just before `from`, or before the padding that ends there, makes a candidate.
+    let from = from.min(buf.len());
+    let padding_before = buf[..from].iter().rev().take_while(|&&b| is_padding(b)).count();
+    let mut search = (from - padding_before).saturating_sub(1);
+    while let Some(found) = buf.get(search..).and_then(|rest| memchr::memchr(RECORD_TERMINATOR, rest)) {
+        let after = search + found + 1;
+        let start = after + padding_len(&buf[after..]);
+        if start >= from && record_starts(&buf[start..], true) == Some(true) {
+            return start;
+        }
+        search = after;
+    }
+    buf.len()
+}
+
 /// The damage of bytes that framing could not read as one record, now read as `unit` (found by
 /// [`resync`]): `None` when the unit is a whole record longer than its length field can say.
 pub fn unit_damage(unit: &[u8], found: Damage) -> Option<Damage> {
@@ -417,6 +436,21 @@ pub(crate) mod tests {
             b"00000nam a2200000 a 4500",
             &[("001", b"12345"), ("245", b"10\x1faA title /\x1fcby me."), ("650", b" 0\x1faCats.")],
         )
+    }
+
+    #[test]
+    fn a_likely_record_start_follows_a_terminator_and_padding() {
+        let record = sample();
+        let two = [record.as_slice(), b"\r\n", &record].concat();
+        let second = record.len() + 2;
+        for from in 1..=second {
+            assert_eq!(likely_record_start(&two, from), second, "from {from}");
+        }
+        assert_eq!(likely_record_start(&two, second + 1), two.len());
+        // A terminator followed by what is not a well-formed record is no start.
+        let mut broken = two.clone();
+        broken[second + 12] = b'x';
+        assert_eq!(likely_record_start(&broken, 1), broken.len());
     }
 
     #[test]

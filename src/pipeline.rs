@@ -1,6 +1,13 @@
 //! The reading pipeline: a reader thread cuts sources into chunks of whole records, a rayon pool
 //! decodes each chunk into a DataFrame batch, and [`Batches`] hands the batches out in input order.
 //!
+//! A source all in memory (bytes, a mapped file) read whole is not framed by the reader: it is cut
+//! into spans at guessed record starts, and each decoding thread frames its span before decoding
+//! it (see [`Whole`]). [`Ordered`] checks each guess in input order against where the span before
+//! ended, and frames and decodes again, on its own thread, a span whose guess was wrong or whose
+//! batch names record numbers (which a span learns only then). The reader then takes hardly any
+//! time of the threads that decode (BENCHMARKS.md).
+//!
 //! Memory stays bounded: the reader takes a permit from a bounded channel before each chunk and the
 //! consumer gives it back as it takes each batch, so at most `threads + 1` chunks are read ahead
 //! however large the input. Dropping [`Batches`] cancels the reader and the queued decodes and
@@ -19,7 +26,7 @@ use polars_buffer::Buffer;
 use crate::columns::{BatchBuilder, Projection};
 use crate::error::{MarcError, OnError, ReadError};
 use crate::report::{Junk, Report};
-use crate::source::{Chunk, Chunker, Framing, Source};
+use crate::source::{Chunk, Chunker, Framing, Source, Whole};
 
 /// Bytes of input per chunk: one chunk becomes one DataFrame batch (see BENCHMARKS.md).
 pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
@@ -91,13 +98,14 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, ReadError> {
     Ok(pool)
 }
 
-/// Test hook: decoding panics on reaching this record number (of any source). `u64::MAX`: never.
-static PANIC_AT_RECORD: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Test hook: decoding panics on the chunk that holds this byte offset (of any source).
+/// `u64::MAX`: never.
+static PANIC_AT_OFFSET: AtomicU64 = AtomicU64::new(u64::MAX);
 
-/// Makes decoding panic at record `record` (`None` turns it off), to test that a panic in a worker
-/// becomes an error and never a crash or a hang.
-pub fn inject_panic_at(record: Option<u64>) {
-    PANIC_AT_RECORD.store(record.unwrap_or(u64::MAX), Ordering::Relaxed);
+/// Makes decoding panic on the chunk that holds byte `offset` (`None` turns it off), to test that
+/// a panic in a worker becomes an error and never a crash or a hang.
+pub fn inject_panic_at(offset: Option<u64>) {
+    PANIC_AT_OFFSET.store(offset.unwrap_or(u64::MAX), Ordering::Relaxed);
 }
 
 /// What each chunk becomes, on a decoding thread.
@@ -105,6 +113,12 @@ pub trait Decoder: Send + Sync + 'static {
     type Batch: Send + 'static;
 
     fn decode(&self, chunk: Chunk, source_name: &str) -> Result<Self::Batch, MarcError>;
+
+    /// Whether `batch` names record numbers, so that a span decoded before the number of its first
+    /// record was known is decoded again once it is (see [`Whole`]).
+    fn names_records(&self, _batch: &Self::Batch) -> bool {
+        true
+    }
 }
 
 /// Chunks to DataFrame batches of the projection's columns.
@@ -115,6 +129,11 @@ impl Decoder for FrameDecoder {
 
     fn decode(&self, chunk: Chunk, source_name: &str) -> Result<Self::Batch, MarcError> {
         decode_chunk(chunk, &self.0, source_name)
+    }
+
+    /// Only damaged records' errors name them.
+    fn names_records(&self, (_, report): &Self::Batch) -> bool {
+        !report.skipped.is_empty() || report.collected > 0
     }
 }
 
@@ -156,11 +175,20 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
     Ok((frame, report))
 }
 
-/// Panics if `chunk` holds the record [`inject_panic_at`] chose.
+/// Panics if `chunk` holds the byte offset [`inject_panic_at`] chose.
 fn maybe_inject_panic(chunk: &Chunk) {
-    let panic_at = PANIC_AT_RECORD.load(Ordering::Relaxed);
-    if (chunk.first_record..chunk.first_record + chunk.len() as u64).contains(&panic_at) {
-        panic!("injected panic at record {panic_at}");
+    let panic_at = PANIC_AT_OFFSET.load(Ordering::Relaxed);
+    if (chunk.offset..chunk.offset + chunk.buffer.len() as u64).contains(&panic_at) {
+        panic!("injected panic at byte offset {panic_at}");
+    }
+}
+
+/// Frames (for a span) and decodes a chunk of source `name`; a panic becomes an error, as it
+/// must on a pool thread, where it would abort the process.
+fn caught<T>(name: &str, work: impl FnOnce() -> Result<T, MarcError>) -> Result<T, ReadError> {
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(result) => result.map_err(ReadError::from),
+        Err(panic) => Err(ReadError::Internal(format!("{name}: internal error while decoding: {}", panic_message(panic)))),
     }
 }
 
@@ -177,7 +205,34 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".to_string())
 }
 
-type Numbered<T> = (u64, Result<T, ReadError>);
+/// A part of a source all in memory: from `start`, a record start guessed by the reader (the
+/// source's start for its first span), to the first unit framing finds at or after `target`, the
+/// start guessed for the next span (or the end).
+struct Span {
+    whole: Arc<Whole>,
+    /// Which source of the read, counted from 0.
+    source: usize,
+    start: usize,
+    target: usize,
+}
+
+/// What a decoding task is given.
+enum Work {
+    /// Records the reader framed.
+    Framed(Chunk),
+    /// Bytes to frame first, numbered from 0 until [`Ordered`] knows better.
+    Span(Span),
+}
+
+/// Where a span's framing ended, from its guessed start, and how many records it framed.
+struct Placement {
+    span: Span,
+    end: usize,
+    records: u64,
+}
+
+/// A decoded chunk in input order, and for a span where its framing ended.
+type Numbered<T> = (u64, Option<Placement>, Result<T, ReadError>);
 
 /// The reader thread: frames every source in turn and hands each chunk to the pool.
 struct Reader<D: Decoder> {
@@ -193,7 +248,9 @@ impl<D: Decoder> Reader<D> {
     fn run(self, sources: Vec<Source>) {
         let mut seq = 0;
         let mut remaining = self.options.n_rows;
-        for source in sources {
+        // Spans frame as `Framing::Resync` does, and hold as many records as they find.
+        let spans = self.options.framing == Framing::Resync && remaining.is_none() && self.options.batch_size == usize::MAX;
+        for (index, source) in sources.into_iter().enumerate() {
             if remaining == Some(0) {
                 return;
             }
@@ -209,9 +266,14 @@ impl<D: Decoder> Reader<D> {
                 Ok(chunks) => chunks,
                 Err(error) => return self.send(seq, Err(error)),
             };
+            if spans && chunks.is_whole() {
+                if !self.spans(&mut seq, index, Arc::new(chunks.into_whole())) {
+                    return;
+                }
+                continue;
+            }
             for chunk in chunks {
-                // The permit bounds what is read ahead; it fails once the consumer is gone.
-                if self.cancel.load(Ordering::Relaxed) || self.permits.send(()).is_err() {
+                if !self.permit() {
                     return;
                 }
                 match chunk {
@@ -219,7 +281,7 @@ impl<D: Decoder> Reader<D> {
                         if let Some(n) = remaining.as_mut() {
                             *n -= chunk.len() as u64;
                         }
-                        self.decode(seq, chunk, name.clone());
+                        self.decode(seq, Work::Framed(chunk), name.clone());
                     }
                     Err(error) => return self.send(seq, Err(error)),
                 }
@@ -228,28 +290,53 @@ impl<D: Decoder> Reader<D> {
         }
     }
 
-    fn send(&self, seq: u64, result: Result<D::Batch, ReadError>) {
-        // A closed channel means the consumer is gone: nothing is waiting for this result.
-        let _ = self.results.send((seq, result));
+    /// Hands `whole` to the pool in spans of about the chunk size; false once reading is to stop.
+    fn spans(&self, seq: &mut u64, source: usize, whole: Arc<Whole>) -> bool {
+        let name: Arc<str> = whole.name.as_str().into();
+        let mut start = 0;
+        while start < whole.len() {
+            if !self.permit() {
+                return false;
+            }
+            let target = whole.likely_record_start(start.saturating_add(self.options.chunk_size));
+            self.decode(*seq, Work::Span(Span { whole: whole.clone(), source, start, target }), name.clone());
+            *seq += 1;
+            start = target;
+        }
+        true
     }
 
-    fn decode(&self, seq: u64, chunk: Chunk, name: Arc<str>) {
+    /// Waits for room to read ahead; false once the consumer is gone or reading is cancelled.
+    fn permit(&self) -> bool {
+        !self.cancel.load(Ordering::Relaxed) && self.permits.send(()).is_ok()
+    }
+
+    fn send(&self, seq: u64, result: Result<D::Batch, ReadError>) {
+        // A closed channel means the consumer is gone: nothing is waiting for this result.
+        let _ = self.results.send((seq, None, result));
+    }
+
+    fn decode(&self, seq: u64, work: Work, name: Arc<str>) {
         let (results, cancel, decoder) = (self.results.clone(), self.cancel.clone(), self.decoder.clone());
         let task = move || {
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
-            let result = match catch_unwind(AssertUnwindSafe(|| {
+            let mut placement = None;
+            let result = caught(&name, || {
+                let chunk = match work {
+                    Work::Framed(chunk) => chunk,
+                    Work::Span(span) => {
+                        let chunk = span.whole.frame(span.start, span.target, 0);
+                        let (end, records) = (span.start + chunk.buffer.len(), chunk.len() as u64);
+                        placement = Some(Placement { span, end, records });
+                        chunk
+                    }
+                };
                 maybe_inject_panic(&chunk);
                 decoder.decode(chunk, &name)
-            })) {
-                Ok(result) => result.map_err(ReadError::from),
-                Err(panic) => Err(ReadError::Internal(format!(
-                    "{name}: internal error while decoding: {}",
-                    panic_message(panic)
-                ))),
-            };
-            let _ = results.send((seq, result));
+            });
+            let _ = results.send((seq, placement, result));
         };
         match &self.pool {
             Some(pool) => pool.spawn(task),
@@ -258,12 +345,22 @@ impl<D: Decoder> Reader<D> {
     }
 }
 
+/// How far the spans of a source have been checked, in input order.
+struct Checked {
+    source: usize,
+    offset: usize,
+    records: u64,
+}
+
 /// What a [`Decoder`] made of the sources' chunks, in input order.
-pub struct Ordered<T> {
+pub struct Ordered<T: Send + 'static> {
     results: Receiver<Numbered<T>>,
     permits: Option<Receiver<()>>,
-    waiting: BTreeMap<u64, Result<T, ReadError>>,
+    waiting: BTreeMap<u64, (Option<Placement>, Result<T, ReadError>)>,
     next: u64,
+    /// Decodes again a span whose guessed start was wrong, or whose record numbers were.
+    decoder: Arc<dyn Decoder<Batch = T>>,
+    checked: Option<Checked>,
     cancel: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
     finished: bool,
@@ -313,9 +410,10 @@ pub fn decode_in_order<D: Decoder>(sources: Vec<Source>, options: &ReadOptions, 
     // stays busy. Two per thread read no faster and held more memory (BENCHMARKS.md).
     let (permits_tx, permits) = sync_channel(threads + 1);
     let cancel = Arc::new(AtomicBool::new(false));
+    let decoder = Arc::new(decoder);
     let reader = Reader {
         options: options.clone(),
-        decoder: Arc::new(decoder),
+        decoder: decoder.clone(),
         pool,
         results: results_tx,
         permits: permits_tx,
@@ -325,10 +423,20 @@ pub fn decode_in_order<D: Decoder>(sources: Vec<Source>, options: &ReadOptions, 
         .name("marc-polars-reader".into())
         .spawn(move || reader.run(sources))
         .map_err(|e| ReadError::Internal(format!("cannot start the reader thread: {e}")))?;
-    Ok(Ordered { results, permits: Some(permits), waiting: BTreeMap::new(), next: 0, cancel, reader: Some(reader), finished: false })
+    Ok(Ordered {
+        results,
+        permits: Some(permits),
+        waiting: BTreeMap::new(),
+        next: 0,
+        decoder,
+        checked: None,
+        cancel,
+        reader: Some(reader),
+        finished: false,
+    })
 }
 
-impl<T> Ordered<T> {
+impl<T: Send + 'static> Ordered<T> {
     /// Waits for the reader thread; its panic, if any, becomes an error.
     fn join_reader(&mut self) -> Result<(), ReadError> {
         match self.reader.take().map(JoinHandle::join) {
@@ -337,6 +445,32 @@ impl<T> Ordered<T> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A span's result as framing from the start of its source gives it: as decoded if its guessed
+    /// start is where the span before it ended and its record numbers are right, else framed and
+    /// decoded again from there (to nothing, if the spans before it framed all of it).
+    fn check(&mut self, placement: Placement, result: Result<T, ReadError>) -> Result<T, ReadError> {
+        let Placement { span, end, records } = placement;
+        let checked = match &mut self.checked {
+            Some(checked) if checked.source == span.source => checked,
+            // A source's first span starts at its start, which is no guess.
+            other => other.insert(Checked { source: span.source, offset: 0, records: 0 }),
+        };
+        let numbered = checked.records == 0 || result.as_ref().is_ok_and(|batch| !self.decoder.names_records(batch));
+        if span.start == checked.offset && numbered {
+            checked.offset = end;
+            checked.records += records;
+            return result;
+        }
+        let decoder = &self.decoder;
+        caught(&span.whole.name, || {
+            let chunk = span.whole.frame(checked.offset, span.target, checked.records);
+            checked.offset += chunk.buffer.len();
+            checked.records += chunk.len() as u64;
+            maybe_inject_panic(&chunk);
+            decoder.decode(chunk, &span.whole.name)
+        })
     }
 }
 
@@ -370,7 +504,7 @@ impl Iterator for Batches {
     }
 }
 
-impl<T> Iterator for Ordered<T> {
+impl<T: Send + 'static> Iterator for Ordered<T> {
     type Item = Result<T, ReadError>;
 
     /// The next batch as decoded, in input order.
@@ -379,20 +513,24 @@ impl<T> Iterator for Ordered<T> {
             return None;
         }
         loop {
-            if let Some(result) = self.waiting.remove(&self.next) {
+            if let Some((placement, result)) = self.waiting.remove(&self.next) {
                 self.next += 1;
                 if let Some(permits) = &self.permits {
                     // Every numbered result was preceded by a permit: give it back.
                     let _ = permits.try_recv();
                 }
+                let result = match placement {
+                    Some(placement) => self.check(placement, result),
+                    None => result,
+                };
                 if result.is_err() {
                     self.finished = true;
                 }
                 return Some(result);
             }
             match self.results.recv() {
-                Ok((seq, result)) => {
-                    self.waiting.insert(seq, result);
+                Ok((seq, placement, result)) => {
+                    self.waiting.insert(seq, (placement, result));
                 }
                 Err(_) => {
                     // Every sender is gone: the reader and all decodes are done.
@@ -404,7 +542,7 @@ impl<T> Iterator for Ordered<T> {
     }
 }
 
-impl<T> Drop for Ordered<T> {
+impl<T: Send + 'static> Drop for Ordered<T> {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
         // Closing the permits wakes a reader blocked on reading ahead.
@@ -504,6 +642,52 @@ mod tests {
         bad[crate::iso2709::LEADER_LEN + 4] = b'?';
         let bytes: Vec<u8> = [&one, &one, &bad, &one].iter().flat_map(|r| [r.as_slice(), b"\n"].concat()).collect();
         (Source::Memory { name: "damaged".into(), data: bytes.clone().into() }, bad)
+    }
+
+    /// A record whose last field ends with a whole record after a record terminator (the two
+    /// records end on the same terminators): bytes that frame as a record inside a record. The
+    /// field before it is longer than the inner record, so that some chunk sizes guess the inner
+    /// start and then a start past the outer end.
+    fn record_in_a_record() -> Vec<u8> {
+        let inner = sample();
+        let mut content = b"  \x1fa".to_vec();
+        content.push(crate::iso2709::RECORD_TERMINATOR);
+        content.extend(&inner[..inner.len() - 2]);
+        let note = [b"  \x1fa".as_slice(), &[b'x'; 150]].concat();
+        crate::iso2709::tests::build(b"00000nam a2200000 a 4500", &[("001", b"1"), ("500", &note), ("500", &content)])
+    }
+
+    #[test]
+    fn spans_read_as_the_reader_frames_whatever_their_guessed_starts() {
+        use crate::error::OnError;
+        let (damaged, _) = damaged_source();
+        let Source::Memory { data: damaged, .. } = damaged else { unreachable!() };
+        let bytes = [record_in_a_record(), sample(), damaged.to_vec(), record_in_a_record(), b"\n".to_vec()].concat();
+        for on_error in [OnError::Raise, OnError::Skip, OnError::Collect] {
+            let projection = Arc::new(Projection { on_error, ..Projection::lossless() });
+            // A batch size turns spans off: the reader frames every chunk.
+            let read = |chunk_size, batch_size| {
+                let options = ReadOptions { projection: projection.clone(), chunk_size, batch_size, threads: 2, ..Default::default() };
+                let mut batches = batches(vec![Source::Memory { name: "mixed".into(), data: bytes.clone().into() }], &options).unwrap();
+                let frame = collect(&mut batches, &projection).map_err(|e| e.to_string());
+                let report = batches.report().lock().unwrap().clone();
+                (frame, report.rows, report.collected, report.skipped, report.junk)
+            };
+            let framed = read(bytes.len(), usize::MAX - 1);
+            assert_eq!(framed.0.is_ok(), on_error != OnError::Raise);
+            // Every size puts a guessed start at every record terminator, the false ones included.
+            for chunk_size in 1..=bytes.len() + 1 {
+                let spans = read(chunk_size, usize::MAX);
+                match (&spans.0, &framed.0) {
+                    (Ok(spans_frame), Ok(framed_frame)) => {
+                        assert!(spans_frame.equals_missing(framed_frame), "{on_error:?} {chunk_size}");
+                        assert_eq!((spans.1, spans.2, &spans.3, &spans.4), (framed.1, framed.2, &framed.3, &framed.4));
+                    }
+                    // What was tallied before the error depends on where chunks end.
+                    (spans, framed) => assert_eq!(spans.as_ref().err(), framed.as_ref().err(), "{on_error:?} {chunk_size}"),
+                }
+            }
+        }
     }
 
     #[test]

@@ -622,11 +622,11 @@ fn set_max_threads(threads: usize) {
     pipeline::set_max_threads(threads);
 }
 
-/// Test hook: make decoding panic at this record number (`None`: never).
+/// Test hook: make decoding panic on the chunk that holds this byte offset (`None`: never).
 #[pyfunction]
-#[pyo3(signature = (record))]
-fn _inject_panic(record: Option<u64>) {
-    pipeline::inject_panic_at(record);
+#[pyo3(signature = (offset))]
+fn _inject_panic(offset: Option<u64>) {
+    pipeline::inject_panic_at(offset);
 }
 
 #[pymodule]

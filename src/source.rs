@@ -13,7 +13,7 @@ use std::sync::Arc;
 use polars_buffer::Buffer;
 
 use crate::error::{Damage, MarcError, ReadError};
-use crate::iso2709::{frame, padding_len, resync, truncated, unit_damage, Frame, Resync};
+use crate::iso2709::{frame, likely_record_start, padding_len, resync, truncated, unit_damage, Frame, Resync};
 
 /// Where records come from.
 pub enum Source {
@@ -269,6 +269,53 @@ fn cut(buf: &[u8], max_bytes: usize, max_records: u64, framing: Framing, at_end:
     out
 }
 
+/// A source all of whose bytes are in memory (bytes, or a mapped file), framed in parts that start
+/// at guessed record starts, each part by the thread that decodes it: the framing, whose loads of
+/// each leader miss the cache, then overlaps with decoding instead of taking a thread of its own.
+/// Whoever takes the parts in input order checks each guess against where the part before it
+/// ended ([`crate::pipeline`]).
+pub struct Whole {
+    pub name: String,
+    data: Buffer<u8>,
+    map: Option<(Arc<memmap2::Mmap>, usize)>,
+}
+
+impl Whole {
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Where a record seems to start at or after `from`, or the end (see [`likely_record_start`]).
+    pub fn likely_record_start(&self, from: usize) -> usize {
+        likely_record_start(&self.data, from)
+    }
+
+    /// Frames the units (records and padding) from `start`, the start of one, up to the first that
+    /// starts at or after `target`, exactly as [`Framing::Resync`] frames them from the start of
+    /// the source, the first numbered `first_record`.
+    pub fn frame(&self, start: usize, target: usize, first_record: u64) -> Chunk {
+        let (mut records, mut padding) = (Vec::new(), Vec::new());
+        let mut pos = start;
+        while pos < target.min(self.data.len()) {
+            // A damaged record ends a cut (it starts a chunk of its own there): cut on.
+            let cut = cut(&self.data[pos..], target - pos, u64::MAX, Framing::Resync, true);
+            let shift = pos - start;
+            records.extend(cut.records.into_iter().map(|r| Framed { start: r.start + shift, end: r.end + shift, ..r }));
+            padding.extend(cut.padding.into_iter().map(|r| r.start + shift..r.end + shift));
+            if cut.taken == 0 {
+                break; // never at the end of input, where every byte frames as something
+            }
+            pos += cut.taken;
+        }
+        let mapped = (self.map.as_ref()).map(|(map, base)| MappedPages { map: map.clone(), range: base + start..base + pos });
+        Chunk { buffer: self.data.clone().sliced(start..pos), records, padding, first_record, offset: start as u64, mapped }
+    }
+}
+
 /// Cuts one source into chunks of about `chunk_size` bytes and at most `chunk_records` records,
 /// stopping after `limit` records.
 pub struct Chunker {
@@ -306,6 +353,16 @@ impl Chunker {
             pending: None,
             done: false,
         })
+    }
+
+    /// Whether all of the source is in memory and none of it was framed yet.
+    pub fn is_whole(&self) -> bool {
+        self.input.reader.is_none() && self.offset == 0
+    }
+
+    /// The source as a [`Whole`]; for a chunker that [`is_whole`](Self::is_whole).
+    pub fn into_whole(self) -> Whole {
+        Whole { name: self.name, data: self.input.data, map: self.input.map }
     }
 
     /// Reads the next block of a stream after the bytes left unframed: up to `want` more bytes,

@@ -174,6 +174,34 @@ def test_every_entry_point_agrees(path):
             assert [str(e) for e in report.skipped] == [str(e) for e in expected_report.skipped]
 
 
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("part", [7, 300, 4096])
+def test_parts_framed_from_guessed_record_starts_read_as_framing_from_the_start(path, part, monkeypatch):
+    """read_marc frames a whole input in parts that start where it guesses a record starts; in
+    parts of a few bytes, guesses fall inside damaged records too. iter_batches frames its input
+    record after record from the start: both give the same frame, report and error."""
+    data = path.read_bytes()
+    monkeypatch.setattr("marc_polars._read.READ_MARC_CHUNK_SIZE", part)
+
+    def outcome(read):  # type: ignore[no-untyped-def]
+        report = mp.ReadReport()
+        try:
+            df = read(report)
+        except exceptions.MarcError as error:
+            return (type(error), error.record, error.byte_offset, str(error))
+        return (df.rows(), report.rows, report.collected, report.junk, [str(e) for e in report.skipped])
+
+    for on_error in ("raise", "skip", "collect"):
+        in_parts = outcome(lambda report: mp.read_marc(data, on_error=on_error, report=report))
+        from_start = outcome(
+            lambda report: pl.concat(
+                [mp.read_marc(b"", on_error=on_error)]
+                + list(mp.iter_batches(data, on_error=on_error, batch_size=1_000_000, report=report))
+            )
+        )
+        assert in_parts == from_start, on_error
+
+
 def test_collected_records_keep_what_can_be_read():
     """The 85 damaged records of a real file, beside its clean twin: their titles are still read.
 

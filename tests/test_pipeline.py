@@ -249,9 +249,11 @@ def test_breaking_out_early_stops_the_reader(tmp_path: pathlib.Path):
 
 
 def test_an_injected_panic_becomes_a_python_exception():
-    _native._inject_panic(123)
+    # Halfway through the sample: past its first hundred records.
+    offset = len(SAMPLE_BYTES) // 2
+    _native._inject_panic(offset)
     try:
-        with pytest.raises(RuntimeError, match="injected panic at record 123"):
+        with pytest.raises(RuntimeError, match=f"injected panic at byte offset {offset}"):
             mp.read_marc(mp.SAMPLE)
         batches = mp.iter_batches(SAMPLE_BYTES, batch_size=100)
         assert next(batches).height == 100
