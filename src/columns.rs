@@ -642,7 +642,7 @@ impl BatchBuilder {
         let codec = self.salvage_codec(bytes);
         let at = self.decoded.len();
         let salvaged = salvage(bytes, codec, &mut self.decoded, &mut self.decoded_spans);
-        let message = format!("{}: {error}", error.kind.exception_name());
+        let message = error.column_text();
         let message_at = self.decoded.len();
         self.decoded.extend_from_slice(message.as_bytes());
         // Salvaged text is decoded lossily, and the message is a `String`: UTF-8 both.

@@ -102,6 +102,13 @@ impl fmt::Display for MarcError {
 
 impl std::error::Error for MarcError {}
 
+impl MarcError {
+    /// What the `error` column of a collected record holds: the exception's name, then the message.
+    pub fn column_text(&self) -> String {
+        format!("{}: {self}", self.kind.exception_name())
+    }
+}
+
 /// Everything reading can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {

@@ -4,9 +4,9 @@
 //! A source all in memory (bytes, a mapped file) read whole is not framed by the reader: it is cut
 //! into spans at guessed record starts, and each decoding thread frames its span before decoding
 //! it (see [`Whole`]). [`Ordered`] checks each guess in input order against where the span before
-//! ended, and frames and decodes again, on its own thread, a span whose guess was wrong or whose
-//! batch names record numbers (which a span learns only then). The reader then takes hardly any
-//! time of the threads that decode (BENCHMARKS.md).
+//! ended, numbers the span's records from there (a span learns the number of its first record only
+//! then), and frames and decodes again, on its own thread, a span whose guess was wrong. The reader
+//! then takes hardly any time of the threads that decode (BENCHMARKS.md).
 //!
 //! Memory stays bounded: the reader takes a permit from a bounded channel before each chunk and the
 //! consumer gives it back as it takes each batch, so at most `threads + 1` chunks are read ahead
@@ -20,10 +20,10 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, IntoColumn, StringChunked};
 use polars_buffer::Buffer;
 
-use crate::columns::{BatchBuilder, Projection};
+use crate::columns::{BatchBuilder, Projection, ERROR_COLUMN};
 use crate::error::{MarcError, OnError, ReadError};
 use crate::report::{Junk, Report};
 use crate::source::{Chunk, Chunker, Framing, Source, Whole};
@@ -114,11 +114,9 @@ pub trait Decoder: Send + Sync + 'static {
 
     fn decode(&self, chunk: Chunk, source_name: &str) -> Result<Self::Batch, MarcError>;
 
-    /// Whether `batch` names record numbers, so that a span decoded before the number of its first
-    /// record was known is decoded again once it is (see [`Whole`]).
-    fn names_records(&self, _batch: &Self::Batch) -> bool {
-        true
-    }
+    /// Numbers the records `batch` names from `first_record` rather than from 0: a span is decoded
+    /// before the number of its first record is known (see [`Whole`]).
+    fn renumber(&self, batch: &mut Self::Batch, first_record: u64) -> Result<(), ReadError>;
 }
 
 /// Chunks to DataFrame batches of the projection's columns.
@@ -131,9 +129,22 @@ impl Decoder for FrameDecoder {
         decode_chunk(chunk, &self.0, source_name)
     }
 
-    /// Only damaged records' errors name them.
-    fn names_records(&self, (_, report): &Self::Batch) -> bool {
-        !report.skipped.is_empty() || report.collected > 0
+    /// Only damaged records' errors name them: those of the report, and the `error` column's text.
+    fn renumber(&self, (frame, report): &mut Self::Batch, first_record: u64) -> Result<(), ReadError> {
+        if first_record == 0 {
+            return Ok(());
+        }
+        for error in report.skipped.iter_mut().chain(&mut report.collected) {
+            error.record += first_record;
+        }
+        if report.collected.is_empty() {
+            return Ok(());
+        }
+        let mut collected = report.collected.iter();
+        let texts = frame.column(ERROR_COLUMN)?.str()?;
+        let texts: StringChunked = texts.iter().map(|text| text.and_then(|_| collected.next()).map(MarcError::column_text)).collect();
+        frame.replace(ERROR_COLUMN, texts.with_name(ERROR_COLUMN.into()).into_column())?;
+        Ok(())
     }
 }
 
@@ -162,14 +173,14 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
             OnError::Skip => report.skipped.push(error),
             OnError::Collect => {
                 builder.push_damaged(record.start, record.end, &error);
-                report.collected += 1;
+                report.collected.push(error);
             }
         }
     }
     report.rows = builder.rows() as u64;
     let frame = builder.finish(source_name);
     // Without `fields` and damaged records' `raw` bytes, the batch copied out its text.
-    if let Some(pages) = mapped.filter(|_| !projection.fields && report.collected == 0) {
+    if let Some(pages) = mapped.filter(|_| !projection.fields && report.collected.is_empty()) {
         pages.release();
     }
     Ok((frame, report))
@@ -447,8 +458,8 @@ impl<T: Send + 'static> Ordered<T> {
         }
     }
 
-    /// A span's result as framing from the start of its source gives it: as decoded if its guessed
-    /// start is where the span before it ended and its record numbers are right, else framed and
+    /// A span's result as framing from the start of its source gives it: as decoded, its records
+    /// numbered from where the span before it ended, if its guessed start is there; else framed and
     /// decoded again from there (to nothing, if the spans before it framed all of it).
     fn check(&mut self, placement: Placement, result: Result<T, ReadError>) -> Result<T, ReadError> {
         let Placement { span, end, records } = placement;
@@ -457,12 +468,20 @@ impl<T: Send + 'static> Ordered<T> {
             // A source's first span starts at its start, which is no guess.
             other => other.insert(Checked { source: span.source, offset: 0, records: 0 }),
         };
-        let numbered = checked.records == 0 || result.as_ref().is_ok_and(|batch| !self.decoder.names_records(batch));
-        if span.start == checked.offset && numbered {
+        if span.start == checked.offset {
+            let first_record = checked.records;
             checked.offset = end;
             checked.records += records;
-            return result;
+            return match result {
+                Ok(mut batch) => self.decoder.renumber(&mut batch, first_record).map(|()| batch),
+                Err(ReadError::Marc(mut error)) => {
+                    error.record += first_record;
+                    Err(error.into())
+                }
+                Err(other) => Err(other),
+            };
         }
+        // A wrong guess: framed and decoded again from where the span before it ended.
         let decoder = &self.decoder;
         caught(&span.whole.name, || {
             let chunk = span.whole.frame(checked.offset, span.target, checked.records);
@@ -681,7 +700,7 @@ mod tests {
                 match (&spans.0, &framed.0) {
                     (Ok(spans_frame), Ok(framed_frame)) => {
                         assert!(spans_frame.equals_missing(framed_frame), "{on_error:?} {chunk_size}");
-                        assert_eq!((spans.1, spans.2, &spans.3, &spans.4), (framed.1, framed.2, &framed.3, &framed.4));
+                        assert_eq!((spans.1, &spans.2, &spans.3, &spans.4), (framed.1, &framed.2, &framed.3, &framed.4));
                     }
                     // What was tallied before the error depends on where chunks end.
                     (spans, framed) => assert_eq!(spans.as_ref().err(), framed.as_ref().err(), "{on_error:?} {chunk_size}"),
@@ -710,7 +729,7 @@ mod tests {
                     assert_eq!((error.kind, error.record, error.record_offset), (DamageKind::BadDirectory, 2, 2 * (record_len + 1)));
                 }
                 _ => {
-                    assert_eq!(report.collected, 1);
+                    assert_eq!(report.collected.len(), 1);
                     let raw = frame.column("raw").unwrap().binary().unwrap();
                     assert_eq!(raw.null_count(), 3);
                     assert_eq!(raw.get(2), Some(bad.as_slice()));

@@ -240,7 +240,7 @@ impl PyBatches {
         let report = self.report.lock().unwrap_or_else(|e| e.into_inner());
         let out = PyDict::new(py);
         out.set_item("rows", report.rows)?;
-        out.set_item("collected", report.collected)?;
+        out.set_item("collected", report.collected.len())?;
         let skipped = (report.skipped.iter().skip(skipped_from))
             .map(|error| Ok(marc_error(py, error.clone())?.into_value(py)))
             .collect::<PyResult<Vec<_>>>()?;

@@ -13,7 +13,7 @@ use std::ops::Range;
 use polars_buffer::Buffer;
 
 use crate::encoding;
-use crate::error::MarcError;
+use crate::error::{MarcError, ReadError};
 use crate::iso2709::{LEADER_LEN, SUBFIELD_DELIMITER};
 use crate::pipeline::Decoder;
 use crate::source::Chunk;
@@ -105,6 +105,11 @@ impl Decoder for RecordDecoder {
             });
         }
         Ok(batch)
+    }
+
+    fn renumber(&self, batch: &mut RecordBatch, first_record: u64) -> Result<(), ReadError> {
+        batch.first_record += first_record;
+        Ok(())
     }
 }
 

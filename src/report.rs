@@ -19,8 +19,8 @@ pub struct Junk {
 pub struct Report {
     /// Rows made: sound records, and under `on_error="collect"` damaged ones.
     pub rows: u64,
-    /// Damaged records kept as rows (`on_error="collect"`).
-    pub collected: u64,
+    /// Damaged records kept as rows (`on_error="collect"`), each with its error.
+    pub collected: Vec<MarcError>,
     /// Damaged records left out (`on_error="skip"`), each with its error.
     pub skipped: Vec<MarcError>,
     pub junk: Vec<Junk>,
@@ -32,7 +32,7 @@ impl Report {
     /// Adds what a later part of the read found.
     pub fn absorb(&mut self, later: Report) {
         self.rows += later.rows;
-        self.collected += later.collected;
+        self.collected.extend(later.collected);
         self.skipped.extend(later.skipped);
         self.junk.extend(later.junk);
         self.bytes += later.bytes;
