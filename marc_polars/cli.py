@@ -5,29 +5,117 @@
     marc-polars stats FILE ...                  records, encodings, record types, tags, errors
     marc-polars head [-n N] FILE ...            the first records, one field a line
 
-Reading commands show a progress line on standard error when it is a terminal (--progress,
---no-progress).
+A FILE is a path, a glob pattern, or `-` for standard input. Every command takes --on-error
+(raise, skip, collect or repair); the summary, `convert` and `stats` show a progress line on
+standard error when it is a terminal (--progress, --no-progress).
 """
 
 from __future__ import annotations
 
 import argparse
+import glob as globbing
 import os
+import stat
 import sys
 import time
 from collections.abc import Sequence
 
 import polars as pl
 
+from marc_polars import __version__
 from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, _expand, read_marc, scan_marc
 from marc_polars._report import ReadReport
 from marc_polars.exceptions import MarcError
+
+#: The commands: what each takes, and what it does. Any other first word is a file to summarise.
+COMMANDS = {
+    "convert": ("FILE ... -o OUT", "convert MARC files to Parquet, Arrow IPC, NDJSON or CSV, streaming"),
+    "stats": ("FILE ...", "records, encodings, record types, tag frequencies and errors"),
+    "head": ("[-n N] FILE ...", "the first records, one field a line"),
+}
+
+#: What `--on-error` takes: `read_marc`'s `on_error` modes.
+ON_ERROR = ("raise", "skip", "collect", "repair")
+
+#: The file name that stands for standard input.
+STDIN = "-"
+
+#: Compressed files by their first bytes: the compression, and the command that undoes it.
+COMPRESSIONS = (
+    (b"\x1f\x8b", "gzip", "gunzip"),
+    (b"BZh", "bzip2", "bunzip2"),
+    (b"\xfd7zXZ\x00", "xz", "unxz"),
+    (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
+)
 
 #: Output formats by name, and the file extensions that imply them.
 FORMATS = {"parquet": (".parquet",), "ipc": (".arrow", ".ipc", ".feather"), "ndjson": (".ndjson", ".jsonl"), "csv": (".csv",)}
 
 #: Records per Parquet row group (IPC record batch) when `fields` is written (see `convert`).
 LOSSLESS_ROW_GROUP = 2_000
+
+
+def sources(files: Sequence[str]) -> list[object]:
+    """What to read for the FILE arguments: paths, glob patterns expanded, and standard input for
+    `-`; a compressed file is refused here, which the reader would take for damaged MARC-8."""
+    if list(files).count(STDIN) > 1:
+        raise ValueError("standard input (-) can be read only once")
+    expanded = _expand([sys.stdin.buffer if name == STDIN else name for name in files], glob=True)
+    for source in expanded:
+        refuse_compressed(source)
+    return expanded
+
+
+def refuse_compressed(source: object) -> None:
+    start = first_bytes(source)
+    for magic, compression, tool in COMPRESSIONS:
+        if start.startswith(magic):
+            name = source if isinstance(source, str) else getattr(source, "name", "<stream>")
+            raise ValueError(f"{name}: {compression}-compressed input is not read yet; decompress it first ({tool})")
+
+
+def first_bytes(source: object, count: int = 6) -> bytes:
+    """The first bytes of a file, or of a stream without consuming them; none when they cannot be
+    had (a missing file, say: the reader then reports it, as it would have)."""
+    if isinstance(source, str):
+        try:
+            with open(source, "rb") as file:
+                return file.read(count)
+        except OSError:
+            return b""
+    peek = getattr(source, "peek", None)
+    return peek(count)[:count] if callable(peek) else b""
+
+
+def input_size(sources: Sequence[object]) -> int | None:
+    """Bytes to read, when known: files, and standard input redirected from a file (from where it
+    stands); `None` for a pipe. Taken before the read, which leaves standard input at its end."""
+    size = 0
+    for source in sources:
+        if isinstance(source, str):
+            size += os.path.getsize(source)
+            continue
+        try:
+            status = os.fstat(source.fileno())  # type: ignore[attr-defined]
+            if not stat.S_ISREG(status.st_mode):
+                return None
+            size += status.st_size - source.tell()  # type: ignore[attr-defined]
+        except (AttributeError, OSError, ValueError):
+            return None
+    return size
+
+
+def throughput(records: int, size: int | None, seconds: float) -> str:
+    """`1,000 records/s, 253.1 MB/s`: the MB/s when the size of the input is known."""
+    seconds = max(seconds, 1e-9)
+    return f"{records / seconds:,.0f} records/s" + (f", {size / 1e6 / seconds:,.1f} MB/s" if size is not None else "")
+
+
+def damaged(report: ReadReport) -> str:
+    """`; 2 damaged records skipped` or `kept`, or nothing for a read without damage."""
+    return (f"; {len(report.skipped):,} damaged records skipped" if report.skipped else "") + (
+        f"; {report.collected:,} damaged records kept" if report.collected else ""
+    )
 
 
 def tag_frequencies(df: pl.DataFrame, top: int = 10) -> pl.DataFrame:
@@ -43,15 +131,17 @@ def tag_frequencies(df: pl.DataFrame, top: int = 10) -> pl.DataFrame:
     )
 
 
-def summarise(patterns: Sequence[str], progress: bool) -> str:
-    paths = _expand(list(patterns), glob=True)
-    size = sum(os.path.getsize(p) for p in paths if isinstance(p, str))
+def summarise(files: Sequence[str], progress: bool, on_error: str = "raise") -> str:
+    paths = sources(files)
+    size = input_size(paths)
+    report = ReadReport()
     start = time.perf_counter()
-    df = read_marc(paths, progress=progress)  # type: ignore[arg-type]
+    df = read_marc(paths, glob=False, on_error=on_error, report=report, progress=progress)  # type: ignore[arg-type]
     seconds = time.perf_counter() - start
+    volume = f" ({size / 1e6:.1f} MB)" if size is not None else ""
     lines = [
-        f"read {df.height:,} records ({size / 1e6:.1f} MB) from {len(paths)} file(s) in {seconds:.3f} s: "
-        f"{df.height / seconds:,.0f} records/s, {size / 1e6 / seconds:,.1f} MB/s",
+        f"read {df.height:,} records{volume} from {len(paths)} file(s) in {seconds:.3f} s: "
+        f"{throughput(df.height, size, seconds)}{damaged(report)}",
         "",
         "most frequent tags:",
         str(tag_frequencies(df)),
@@ -60,6 +150,11 @@ def summarise(patterns: Sequence[str], progress: bool) -> str:
         str(df.head(5)),
     ]
     return "\n".join(lines)
+
+
+def summary(args: argparse.Namespace) -> int:
+    print(summarise(args.files or [SAMPLE], args.progress, args.on_error))
+    return 0
 
 
 def output_format(path: str, given: str | None) -> str:
@@ -87,9 +182,12 @@ def convert(args: argparse.Namespace) -> int:
     if args.columns:
         columns = dict(spec.split("=", 1) if "=" in spec else (spec, spec) for spec in args.columns)
     fmt = output_format(args.output, args.format)
+    files = sources(args.files)
+    size = input_size(files)
     report = ReadReport()
     lf = scan_marc(
-        args.files,
+        files,
+        glob=False,
         columns=columns,
         on_error=args.on_error,
         report=report,
@@ -112,38 +210,60 @@ def convert(args: argparse.Namespace) -> int:
     else:
         lf.sink_csv(args.output, engine="streaming")
     seconds = time.perf_counter() - start
-    size = sum(os.path.getsize(p) for p in _expand(args.files, glob=True) if isinstance(p, str))
-    print(
-        f"{report.rows:,} records to {args.output} ({fmt}) in {seconds:.2f} s, {size / 1e6 / max(seconds, 1e-9):,.1f} MB/s"
-        + (f"; {len(report.skipped):,} damaged records skipped" if report.skipped else "")
-        + (f"; {report.collected:,} damaged records kept" if report.collected else ""),
-        file=sys.stderr,
-    )
+    rate = f", {size / 1e6 / max(seconds, 1e-9):,.1f} MB/s" if size is not None else ""
+    print(f"{report.rows:,} records to {args.output} ({fmt}) in {seconds:.2f} s{rate}{damaged(report)}", file=sys.stderr)
     return 0
 
 
 def stats(args: argparse.Namespace) -> int:
     report = ReadReport()
-    df = read_marc(args.files, on_error="collect", include_encoding="encoding", report=report, progress=args.progress)
-    sound = df.filter(pl.col("error").is_null())
-    print(f"records: {df.height:,} ({report.collected:,} damaged), padding between records: {sum(j[2] for j in report.junk):,} bytes")
+    df = read_marc(
+        sources(args.files),
+        glob=False,
+        on_error=args.on_error,
+        include_encoding="encoding",
+        report=report,
+        progress=args.progress,
+    )
+    sound = df.filter(pl.col("error").is_null()) if "error" in df.columns else df
+    print(f"{record_counts(df.height, report)}, padding between records: {report.junk_bytes:,} bytes")
     print("\nencodings:")
     print(df.group_by("encoding").len("records").sort("records", descending=True))
     print("\nrecord types (leader/06):")
     print(sound.group_by(pl.col("leader").str.slice(6, 1).alias("type")).len("records").sort("records", descending=True))
     print("\nmost frequent tags:")
     print(tag_frequencies(sound, args.top))
-    if report.collected:
+    errors = error_kinds(df, report)
+    if errors is not None:
         print("\nerrors:")
-        print(df.filter(pl.col("error").is_not_null()).group_by(pl.col("error").str.extract(r"^(\w+):").alias("error")).len("records"))
+        print(errors)
     return 0
 
 
-def format_record(leader: str, fields: list[dict]) -> str:
+def record_counts(rows: int, report: ReadReport) -> str:
+    if report.skipped:
+        return f"records: {rows:,} ({len(report.skipped):,} damaged records skipped)"
+    return f"records: {rows:,} ({report.collected:,} damaged)"
+
+
+def error_kinds(df: pl.DataFrame, report: ReadReport) -> pl.DataFrame | None:
+    """Damaged records by kind of error (its exception's name), skipped or kept; `None` if none."""
+    kinds = [type(error).__name__ for error in report.skipped]
+    if "error" in df.columns:
+        kinds += df["error"].drop_nulls().str.extract(r"^(\w+):").to_list()
+    if not kinds:
+        return None
+    counts = pl.DataFrame({"error": kinds}, schema={"error": pl.String}).group_by("error").len("records")
+    return counts.sort(["records", "error"], descending=[True, False])
+
+
+def format_record(leader: str, fields: list[dict] | None, error: str | None = None) -> str:
     """A record the way pymarc prints one: `=LDR  ...`, then `=TAG  ind1ind2$avalue...`, blanks
-    in control fields and indicators shown as backslashes."""
-    lines = [f"=LDR  {leader}"]
-    for field in fields:
+    in control fields and indicators shown as backslashes. A damaged record kept by
+    `--on-error collect` is what could be read of it, after a `# damaged: ...` line saying why."""
+    lines = [f"# damaged: {error}"] if error is not None else []
+    lines.append(f"=LDR  {leader}")
+    for field in fields or []:
         if field["data"] is not None:
             lines.append(f"={field['tag']}  {field['data'].replace(' ', chr(92))}")
         else:
@@ -154,8 +274,10 @@ def format_record(leader: str, fields: list[dict]) -> str:
 
 
 def head(args: argparse.Namespace) -> int:
-    df = read_marc(args.files, n_rows=args.n)
-    print("\n\n".join(format_record(leader, fields) for leader, fields in df.iter_rows()))
+    df = read_marc(sources(args.files), glob=False, n_rows=args.n, on_error=args.on_error)
+    error = pl.col("error") if "error" in df.columns else pl.lit(None, pl.String)
+    records = df.select("leader", "fields", error).iter_rows()
+    print("\n\n".join(format_record(leader, fields, error) for leader, fields, error in records))
     return 0
 
 
@@ -168,50 +290,132 @@ def add_progress(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_on_error(parser: argparse.ArgumentParser, default: str = "raise") -> None:
+    parser.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        default=default,
+        help=f"what to do with a damaged record, as read_marc's on_error (default: {default})",
+    )
+
+
+def add_files(parser: argparse.ArgumentParser, nargs: str = "+", default: str = "") -> None:
+    parser.add_argument("files", nargs=nargs, metavar="FILE", help=f"MARC files, glob patterns, or - for standard input{default}")
+
+
+def add_command(commands: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    usage, does = COMMANDS[name]
+    return commands.add_parser(name, help=does, description=f"marc-polars {name} {usage}: {does}.")
+
+
 def parser_for_commands() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="marc-polars", description="Read MARC 21 files (ISO 2709) with Polars.")
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("convert", help="convert MARC files to Parquet, Arrow IPC, NDJSON or CSV, streaming")
+    p = add_command(commands, "convert")
     add_progress(p)
-    p.add_argument("files", nargs="+", help="MARC files or glob patterns")
+    add_files(p)
     p.add_argument("-o", "--output", required=True, help="the file to write")
     p.add_argument("--format", choices=list(FORMATS), help="default: from the output's extension")
     p.add_argument("--columns", nargs="+", metavar="[NAME=]SPEC", help="columns to write: leader, fields or MARCspecs")
     p.add_argument("--preset", choices=["lossless", "bibliographic"], default="lossless", help="default: lossless")
-    p.add_argument("--on-error", choices=["raise", "skip", "collect"], default="raise", help="default: raise")
+    add_on_error(p)
     p.add_argument("--include-file-paths", metavar="NAME", help="add a column of this name holding each record's file")
     p.set_defaults(run=convert)
-    p = commands.add_parser("stats", help="records, encodings, record types, tag frequencies and errors")
-    p.add_argument("files", nargs="+")
+    p = add_command(commands, "stats")
+    add_files(p)
     p.add_argument("--top", type=int, default=20, help="tags to list (default 20)")
+    # Reporting errors is what stats is for: it keeps the damaged records unless told otherwise.
+    add_on_error(p, default="collect")
     add_progress(p)
     p.set_defaults(run=stats)
-    p = commands.add_parser("head", help="the first records, one field a line")
-    p.add_argument("files", nargs="+")
+    p = add_command(commands, "head")
+    add_files(p)
     p.add_argument("-n", type=int, default=5, help="records to show (default 5)")
+    add_on_error(p)
     p.set_defaults(run=head)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def parser_for_summary() -> argparse.ArgumentParser:
+    width = max(len(f"{name} {usage}") for name, (usage, _) in COMMANDS.items())
+    listed = "\n".join(f"  {f'{name} {usage}':{width}}  {does}" for name, (usage, does) in COMMANDS.items())
+    parser = argparse.ArgumentParser(
+        prog="marc-polars",
+        usage="%(prog)s [-h] [--version] [COMMAND] [options] [FILE ...]",
+        description="Read MARC 21 files (ISO 2709) into a Polars DataFrame and summarise them: the records, "
+        "the time taken, the most frequent tags and the first rows.",
+        epilog=f"commands (marc-polars COMMAND --help for their options):\n{listed}\n\n"
+        "A first word that is not a command is a FILE: a path, a glob pattern (quoted: \"dumps/*.mrc\"), "
+        "or - for standard input.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"marc-polars {__version__}")
+    add_files(parser, nargs="*", default=f" (default: the bundled sample, {SAMPLE})")
+    add_on_error(parser)
+    add_progress(parser)
+    parser.set_defaults(run=summary)
+    return parser
+
+
+def names_a_file(word: str) -> bool:
+    """Whether a word that is not a command is a file to summarise rather than a mistyped command:
+    `-`, an existing path, or a word with a directory separator, an extension or glob magic."""
+    separators = [os.sep, *([os.altsep] if os.altsep else [])]
+    return (
+        word == STDIN
+        or os.path.exists(word)
+        or any(separator in word for separator in separators)
+        or bool(os.path.splitext(word)[1])
+        or globbing.has_magic(word)
+    )
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    if argv and argv[0] in COMMANDS:
+        return parser_for_commands().parse_args(argv)
+    parser = parser_for_summary()
+    args = parser.parse_args(argv)
+    first = args.files[0] if args.files else None
+    if first is not None and not names_a_file(first):
+        if first in COMMANDS:  # after an option: `marc-polars --no-progress stats ...`
+            parser.error(f"put the command first, then its options: marc-polars {first} [options] FILE ...")
+        parser.error(f"unknown command {first!r} (the commands are {', '.join(COMMANDS)}), and no file of that name")
+    return args
+
+
+def silence_stdout() -> None:
+    """Points standard output at the null device, once its reader has closed the pipe: what is
+    left in its buffer would fail again in the interpreter's last flush, with a traceback."""
     try:
-        if argv and argv[0] in ("convert", "stats", "head"):
-            args = parser_for_commands().parse_args(argv)
-            return int(args.run(args))
-        parser = argparse.ArgumentParser(
-            prog="marc-polars",
-            description="Read MARC 21 files (ISO 2709) into a Polars DataFrame and summarise them. "
-            "Commands: convert, stats, head (marc-polars COMMAND --help).",
-        )
-        parser.add_argument("files", nargs="*", help=f"MARC files (default: the bundled sample, {SAMPLE})")
-        add_progress(parser)
-        args = parser.parse_args(argv)
-        print(summarise(args.files or [SAMPLE], args.progress))
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a file: nothing is flushed to it at exit
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        # A reader that stops early (`marc-polars head FILE | head -1`) has what it wanted.
+        silence_stdout()
+        return 0
+
+
+def run(argv: list[str]) -> int:
+    try:
+        args = parse(argv)
+        return int(args.run(args))
+    except BrokenPipeError:
+        raise
     except MarcError as error:
         print(f"marc-polars: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     except (OSError, ValueError, pl.exceptions.PolarsError) as error:
         print(f"marc-polars: {error}", file=sys.stderr)
         return 1
-    return 0
+    finally:
+        # Here, where a closed pipe is caught, rather than at exit, where it is not.
+        sys.stdout.flush()

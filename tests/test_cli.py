@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -15,16 +19,24 @@ import pymarc
 import pytest
 
 import marc_polars as mp
+from marc_polars import cli
 
 from conftest import DATA
 
 BROKEN = DATA / "broken" / "marc4j__pride-and-prejudice-with-many-errors.mrc"
+#: Six sound records and two damaged ones: a leader that is not a number, and a truncated record.
+BAD_LEADER = DATA / "broken" / "marcperl__badldr.usmarc"
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def console_script() -> list[str]:
     script = shutil.which("marc-polars")
-    command = [script] if script else [sys.executable, "-m", "marc_polars"]
-    return subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return [script] if script else [sys.executable, "-m", "marc_polars"]
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*console_script(), *args], capture_output=True, text=True, cwd=cwd, timeout=300, env=env and {**os.environ, **env}
+    )
 
 
 def test_without_a_command_it_summarises_the_sample(tmp_path: Path):
@@ -99,28 +111,31 @@ def test_bad_arguments_and_inputs_exit_non_zero(tmp_path: Path):
     assert done.returncode == 1 and "missing.mrc" in done.stderr
 
 
-def run_on_terminal(*args: str, cwd: Path) -> tuple[int, str]:
-    """Runs the console script with its standard error on a pseudo-terminal (standard output in a
-    pipe); returns its exit code and what it wrote to the terminal."""
+def run_on_terminal(*args: str, cwd: Path, columns: int = 200) -> tuple[int, str]:
+    """Runs the console script with its standard error on a pseudo-terminal `columns` wide
+    (standard output in a pipe); returns its exit code and what it wrote to the terminal."""
+    import fcntl
     import pty
+    import struct
+    import termios
 
-    script = shutil.which("marc-polars")
-    command = [script] if script else [sys.executable, "-m", "marc_polars"]
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES")}
     try:
-        child = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, stderr=follower, cwd=cwd)
-        os.close(follower)
-        child.stdout.read()  # type: ignore[union-attr]
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 1 << 16)
-            except OSError:  # the terminal is closed once the child has exited
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return child.wait(timeout=300), b"".join(chunks).decode()
+        with subprocess.Popen([*console_script(), *args], stdout=subprocess.PIPE, stderr=follower, cwd=cwd, env=env) as child:
+            os.close(follower)
+            child.stdout.read()  # type: ignore[union-attr]
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(leader, 1 << 16)
+                except OSError:  # the terminal is closed once the child has exited
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return child.wait(timeout=300), b"".join(chunks).decode()
     finally:
         os.close(leader)
 
@@ -136,5 +151,160 @@ def test_progress_on_a_terminal_not_in_a_pipe(command: list[str], tmp_path: Path
     assert code == 0 and "records/s" not in terminal and "\r100%" not in terminal, terminal
     done = run(*args, cwd=tmp_path)
     assert done.returncode == 0 and "records/s" not in done.stderr and "\r" not in done.stderr, done.stderr
-    done = run(*args, "--progress", cwd=tmp_path)
+    done = run(*args, "--progress", cwd=tmp_path, env={"COLUMNS": "200"})
     assert done.returncode == 0 and bar.search(done.stderr), done.stderr
+
+
+def test_the_progress_line_fits_a_narrow_terminal(tmp_path: Path):
+    code, terminal = run_on_terminal("stats", mp.SAMPLE, cwd=tmp_path, columns=60)
+    assert code == 0 and "records" in terminal, terminal
+    drawn = [part for part in re.split(r"[\r\n]+", terminal) if part]
+    assert drawn and all(len(part) <= 59 for part in drawn), drawn
+
+
+def test_a_reader_that_closes_the_pipe_is_no_error(tmp_path: Path):
+    command = [*console_script(), "head", "-n", "1000", mp.SAMPLE]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path) as child:
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.readline().startswith(b"=LDR  ")
+        child.stdout.close()  # as `| head -1` does: the rest, about a megabyte, goes to a closed pipe
+        err = child.stderr.read().decode()
+        assert child.wait(timeout=300) == 0 and err == "", err
+
+
+@pytest.mark.parametrize(
+    "args", [[mp.SAMPLE], ["stats", mp.SAMPLE], ["head", mp.SAMPLE], ["--help"]], ids=["summary", "stats", "head", "help"]
+)
+def test_every_command_takes_a_closed_pipe_quietly(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+):
+    reader, writer = os.pipe()
+    os.close(reader)
+    with open(writer, "w") as closed:
+        monkeypatch.setattr(sys, "stdout", closed)
+        try:
+            code = cli.main(args)
+        except SystemExit as stopped:  # --help
+            code = stopped.code  # type: ignore[assignment]
+        monkeypatch.undo()
+    assert code == 0 and capfd.readouterr().err == ""
+
+
+def test_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out == f"marc-polars {mp.__version__}\n"
+    # The console script, which may be another installation than the one imported here.
+    done = run("--version", cwd=tmp_path)
+    assert done.returncode == 0 and re.fullmatch(r"marc-polars \S+\n", done.stdout), done
+
+
+def test_help_lists_the_commands_and_options(tmp_path: Path):
+    done = run("--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for word in ("convert", "stats", "head", "--version", "--on-error", "--progress", "standard input"):
+        assert word in done.stdout, word
+    for command in ("convert", "stats", "head"):
+        done = run(command, "--help", cwd=tmp_path)
+        assert done.returncode == 0 and "--on-error" in done.stdout and "repair" in done.stdout, done.stdout
+
+
+def read_from_standard_input(how: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Runs the console script with the sample on its standard input: a file, or a pipe."""
+    if how == "file":
+        with open(mp.SAMPLE, "rb") as stdin:
+            done = subprocess.run([*console_script(), *args], stdin=stdin, capture_output=True, cwd=cwd, timeout=300)
+    else:
+        data = Path(mp.SAMPLE).read_bytes()
+        done = subprocess.run([*console_script(), *args], input=data, capture_output=True, cwd=cwd, timeout=300)
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+@pytest.mark.parametrize("how", ["pipe", "file"])
+def test_a_dash_reads_standard_input(how: str, tmp_path: Path):
+    done = read_from_standard_input(how, "-", cwd=tmp_path)
+    assert done.returncode == 0 and "read 1,000 records" in done.stdout, done.stderr
+    done = read_from_standard_input(how, "stats", "-", cwd=tmp_path)
+    assert done.returncode == 0 and "records: 1,000 (0 damaged)" in done.stdout, done.stderr
+    done = read_from_standard_input(how, "head", "-n", "2", "-", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout == run("head", "-n", "2", mp.SAMPLE, cwd=tmp_path).stdout, done.stderr
+    done = read_from_standard_input(how, "convert", "-", "-o", "out.parquet", cwd=tmp_path)
+    assert done.returncode == 0 and "1,000 records" in done.stderr, done.stderr
+    assert pl.read_parquet(tmp_path / "out.parquet").equals(mp.read_marc(mp.SAMPLE))
+    done = read_from_standard_input(how, "stats", "-", "-", cwd=tmp_path)
+    assert done.returncode == 1 and "standard input" in done.stderr, done.stderr
+
+
+def test_an_unknown_command_is_no_file_name(tmp_path: Path):
+    done = run("frobnicate", cwd=tmp_path)
+    assert done.returncode == 2 and "unknown command 'frobnicate'" in done.stderr, done.stderr
+    assert "convert, stats, head" in done.stderr
+    done = run("--no-progress", "stats", mp.SAMPLE, cwd=tmp_path)
+    assert done.returncode == 2 and "marc-polars stats" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("name", ["sample.mrc", "catalogue", "dumps/sample", "sam*"])
+def test_a_file_name_is_still_summarised(name: str, tmp_path: Path):
+    (tmp_path / "dumps").mkdir()
+    shutil.copy(mp.SAMPLE, tmp_path / name.replace("*", "ple"))
+    done = run(name, cwd=tmp_path)
+    assert done.returncode == 0 and "read 1,000 records" in done.stdout, done.stderr
+
+
+def test_a_missing_file_is_still_a_missing_file(tmp_path: Path):
+    for name in ("missing.mrc", "dumps/missing", "missing*.mrc"):
+        done = run(name, cwd=tmp_path)
+        assert done.returncode == 1 and "missing" in done.stderr and ("No such file" in done.stderr or "no file matches" in done.stderr), done.stderr
+
+
+def test_every_reading_command_takes_on_error(tmp_path: Path):
+    bad = str(BAD_LEADER)
+    done = run(bad, cwd=tmp_path)
+    assert done.returncode == 1 and "RecordLengthInvalid" in done.stderr and bad in done.stderr, done.stderr
+    done = run(bad, "--on-error", "skip", cwd=tmp_path)
+    assert done.returncode == 0 and "read 6 records" in done.stdout and "2 damaged records skipped" in done.stdout, done.stdout
+    done = run(bad, "--on-error", "collect", cwd=tmp_path)
+    assert done.returncode == 0 and "read 8 records" in done.stdout and "2 damaged records kept" in done.stdout, done.stdout
+
+    assert run("head", bad, cwd=tmp_path).returncode == 1
+    done = run("head", "-n", "10", bad, "--on-error", "skip", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.count("=LDR  ") == 6, done.stdout
+    done = run("head", "-n", "10", bad, "--on-error", "collect", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.count("=LDR  ") == 8, done.stdout
+    assert "RecordLengthInvalid" in done.stdout and "TruncatedRecord" in done.stdout
+
+    done = run("stats", bad, cwd=tmp_path)  # stats collects the damaged records unless told otherwise
+    assert done.returncode == 0 and "records: 8 (2 damaged)" in done.stdout, done.stdout
+    done = run("stats", bad, "--on-error", "skip", cwd=tmp_path)
+    assert done.returncode == 0 and "records: 6 (2 damaged records skipped)" in done.stdout, done.stdout
+    assert "RecordLengthInvalid" in done.stdout and "TruncatedRecord" in done.stdout
+    done = run("stats", bad, "--on-error", "raise", cwd=tmp_path)
+    assert done.returncode == 1 and "RecordLengthInvalid" in done.stderr, done.stderr
+
+    out = str(tmp_path / "out.parquet")
+    done = run("convert", bad, "-o", out, "--on-error", "skip", cwd=tmp_path)
+    assert done.returncode == 0 and pl.read_parquet(out).height == 6, done.stderr
+
+
+#: How each compression makes its files, and the tool that undoes it. Python has no zstd before
+#: 3.14: its file here is the zstd magic number before the data, which is all the check reads.
+COMPRESSIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "gzip": (gzip.compress, "gunzip"),
+    "bzip2": (bz2.compress, "bunzip2"),
+    "xz": (lzma.compress, "unxz"),
+    "zstd": (lambda data: b"\x28\xb5\x2f\xfd" + data, "unzstd"),
+}
+
+
+@pytest.mark.parametrize("compression", list(COMPRESSIONS))
+def test_compressed_input_is_refused_by_name(compression: str, tmp_path: Path):
+    compress, tool = COMPRESSIONS[compression]
+    packed = tmp_path / "sample.mrc.z"
+    packed.write_bytes(compress(Path(mp.SAMPLE).read_bytes()))
+    message = f"marc-polars: {packed}: {compression}-compressed input is not read yet; decompress it first ({tool})"
+    for args in ([], ["stats"], ["head"], ["convert", "-o", str(tmp_path / "out.parquet")]):
+        done = run(*args[:1], mp.SAMPLE, str(packed), *args[1:], cwd=tmp_path)
+        assert done.returncode == 1 and message in done.stderr, (args, done.stderr)
+    with open(packed, "rb") as stdin:
+        done = subprocess.run([*console_script(), "stats", "-"], stdin=stdin, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1 and f"<stdin>: {compression}-compressed input" in done.stderr, done.stderr

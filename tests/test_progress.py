@@ -16,6 +16,12 @@ SIZE = os.path.getsize(mp.SAMPLE)
 MB = f"{SIZE / 1e6:,.1f}"
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal wide enough for the whole line, whatever runs the tests (a narrow one is tested)."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 def redraws(err: str) -> list[str]:
     """The lines drawn, in order: each starts with a carriage return; the last ends the line."""
     assert err.endswith("\n"), err
@@ -89,3 +95,32 @@ def test_the_line_moves_during_a_long_read(booksall, capfd: pytest.CaptureFixtur
     read = [float(re.match(r".*?([\d,.]+)/[\d,.]+ MB", d).group(1).replace(",", "")) for d in drawn]  # type: ignore[union-attr]
     assert len(drawn) >= 2 and read == sorted(read), drawn
     assert drawn[-1].startswith(f"100% |{'#' * WIDTH}|") and f"{df.height:,} records" in drawn[-1]
+
+
+def test_the_line_fits_the_width_it_is_given():
+    whole = line(108_300_000, 112_000, 1.2, 241_700_000, None)
+    assert line(108_300_000, 112_000, 1.2, 241_700_000, None, columns=len(whole) + 1) == whole
+    for columns in range(1, len(whole) + 1):
+        fitted = line(108_300_000, 112_000, 1.2, 241_700_000, None, columns=columns)
+        assert len(fitted) <= columns - 1, (columns, fitted)
+    # Narrower: a shorter bar first, then the rates, the time, the bar and the records go.
+    assert line(108_300_000, 112_000, 1.2, 241_700_000, None, columns=80) == (
+        f" 45% |{'#' * 9}{'.' * 12}|  108.3/241.7 MB  112,000 records  1.2 s  90.2 MB/s"
+    )
+    assert line(108_300_000, 112_000, 1.2, 241_700_000, None, columns=60) == (
+        f" 45% |{'#' * 5}{'.' * 7}|  108.3/241.7 MB  112,000 records  1.2 s"
+    )
+    assert line(108_300_000, 112_000, 1.2, 241_700_000, None, columns=40) == " 45%  108.3/241.7 MB  112,000 records"
+    assert line(108_300_000, 112_000, 1.2, 241_700_000, None, columns=30) == " 45%  108.3/241.7 MB"
+    # Without a share, only as much goes as must.
+    assert line(1_500_000, 10, 0.5, None, None, columns=30) == "1.5 MB  10 records  0.5 s"
+
+
+def test_the_drawn_line_fits_the_terminal(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]):
+    monkeypatch.setenv("COLUMNS", "60")
+    mp.read_marc(mp.SAMPLE, progress=True)
+    err = capfd.readouterr().err
+    drawn = err[:-1].split("\r")[1:]
+    assert drawn and all(len(d) <= 59 for d in drawn), drawn
+    assert drawn[-1].startswith("100% |#"), drawn[-1]
+    assert f"{MB}/{MB} MB  1,000 records" in drawn[-1], drawn[-1]
