@@ -12,27 +12,11 @@ to the BooksAll file. Each run is a fresh process; the cases are interleaved and
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import polars as pl
 
 import harness
-
-
-def marc8_version(utf8: Path) -> Path:
-    """The MARC-8 conversion of `utf8`, made with yaz-marcdump on first use."""
-    target = utf8.with_name(utf8.name + ".marc8")
-    if not target.exists():
-        partial = target.with_suffix(".partial")
-        with open(partial, "wb") as out:
-            subprocess.run(
-                ["yaz-marcdump", "-i", "marc", "-o", "marc", "-f", "utf8", "-t", "marc8", "-l", "9=32", str(utf8)],
-                stdout=out, check=True,
-            )
-        partial.replace(target)
-    return target
 
 
 def read_utf8(path: str) -> pl.DataFrame:
@@ -54,9 +38,9 @@ def read_marc8(path: str) -> pl.DataFrame:
 
 
 if __name__ == "__main__":
-    from benchmarks.fetch_data import booksall
+    from benchmarks.fetch_data import booksall_marc8
 
-    marc8 = marc8_version(booksall())
+    marc8 = booksall_marc8()
     cases: dict[str, harness.Case] = {
         "utf8": ({}, read_utf8),
         "marc8": ({"MARC8_FILE": str(marc8)}, read_marc8),

@@ -11,6 +11,7 @@ downloads it once with pip and keeps the pieces under the cache directory:
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -57,6 +58,24 @@ def booksall() -> Path:
     if not path.exists() or path.stat().st_size != BOOKSALL_SIZE:
         _fetch_sdist(cache_dir())
     return path
+
+
+def booksall_marc8() -> Path:
+    """BooksAll converted to MARC-8 (leader/09 blank) by YAZ, an encoder independent of this project
+    (`apt-get install yaz`), made on first use and cached beside it."""
+    utf8 = booksall()
+    target = utf8.with_name(utf8.name + ".marc8")
+    if not target.exists():
+        if shutil.which("yaz-marcdump") is None:
+            raise RuntimeError("yaz-marcdump makes the MARC-8 version of BooksAll: apt-get install yaz")
+        partial = target.with_suffix(".partial")
+        with open(partial, "wb") as out:
+            subprocess.run(
+                ["yaz-marcdump", "-i", "marc", "-o", "marc", "-f", "utf8", "-t", "marc8", "-l", "9=32", str(utf8)],
+                stdout=out, check=True,
+            )
+        partial.replace(target)
+    return target
 
 
 def pymarc_tests() -> Path:

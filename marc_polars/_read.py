@@ -33,10 +33,6 @@ DEFAULT_BATCH_SIZE = 50_000
 #: all (BENCHMARKS.md).
 READ_MARC_CHUNK_SIZE = 1 << 20
 
-#: Up to this many records, a limited read maps its files rather than reading them in blocks: it
-#: touches only the pages of the records it takes.
-MAP_FILES_UP_TO = 50_000
-
 #: 1,000 Library of Congress records (BooksAll 2016, public domain), shipped with the package.
 SAMPLE = str(files("marc_polars") / "data" / "booksall_sample.mrc")
 
@@ -88,21 +84,24 @@ def _expand(source: Source | Sequence[Source], glob: bool) -> list[object]:
     return out
 
 
-#: The columns ``on_error="collect"`` adds: what is wrong with a record, and its exact bytes.
+#: The columns ``on_error="collect"`` and ``"repair"`` add: what is wrong with a record, and its
+#: exact bytes (of a damaged or repaired record).
 ERROR_COLUMNS = ("error", "raw")
 
-OnError = Literal["raise", "skip", "collect"]
+OnError = Literal["raise", "skip", "collect", "repair"]
+ON_ERROR = ("raise", "skip", "collect", "repair")
 
 
 @dataclass(frozen=True)
 class _Columns:
     """The output columns, in order, each with what it is made from (a lossless column's name or a
-    MARCspec), then the columns of each record's encoding, its error and raw bytes, and its source;
-    and how records are read (`encoding`, `nfc`, `on_error`)."""
+    MARCspec), then the columns of each record's encoding, its error and raw bytes, its repairs
+    and its source; and how records are read (`encoding`, `nfc`, `on_error`)."""
 
     made_from: dict[str, str]
     source_column: str | None
     encoding_column: str | None
+    repairs_column: str | None
     reading: dict[str, Any]
 
     @staticmethod
@@ -111,11 +110,14 @@ class _Columns:
         include_file_paths: str | None = None,
         include_encoding: str | None = None,
         encoding: str = "auto",
-        nfc: bool = True,
+        nfc: bool = False,
         on_error: OnError = "raise",
+        include_repairs: str | None = None,
     ) -> _Columns:
-        if on_error not in ("raise", "skip", "collect"):
-            raise ValueError(f'on_error must be "raise", "skip" or "collect", got {on_error!r}')
+        if on_error not in ON_ERROR:
+            raise ValueError(f'on_error must be "raise", "skip", "collect" or "repair", got {on_error!r}')
+        if include_repairs and on_error != "repair":
+            raise ValueError(f'include_repairs lists the repairs of on_error="repair", not of {on_error!r}')
         if columns is None:
             columns = LOSSLESS_COLUMNS
         if isinstance(columns, str):
@@ -123,7 +125,8 @@ class _Columns:
         pairs = list(columns.items()) if isinstance(columns, Mapping) else [(c, c) for c in columns]
         extra = [
             *([include_encoding] if include_encoding else []),
-            *(ERROR_COLUMNS if on_error == "collect" else ()),
+            *(ERROR_COLUMNS if on_error in ("collect", "repair") else ()),
+            *([include_repairs] if include_repairs else []),
             *([include_file_paths] if include_file_paths else []),
         ]
         made_from: dict[str, str] = {}
@@ -144,7 +147,7 @@ class _Columns:
             if what not in LOSSLESS_COLUMNS and name in LOSSLESS_COLUMNS and name in made_from.values():
                 raise ValueError(f"column name {name!r} is used twice: by a MARCspec and by the lossless column")
         reading = {"encoding": encoding, "nfc": nfc, "on_error": on_error}
-        return _Columns(made_from, include_file_paths, include_encoding, reading)
+        return _Columns(made_from, include_file_paths, include_encoding, include_repairs, reading)
 
     def _native_name(self, name: str) -> str:
         """The name of the native column that becomes `name`: lossless columns keep theirs."""
@@ -155,13 +158,14 @@ class _Columns:
         return [
             *self.made_from,
             *([self.encoding_column] if self.encoding_column else []),
-            *(ERROR_COLUMNS if self.reading["on_error"] == "collect" else ()),
+            *(ERROR_COLUMNS if self.reading["on_error"] in ("collect", "repair") else ()),
+            *([self.repairs_column] if self.repairs_column else []),
             *([self.source_column] if self.source_column else []),
         ]
 
     def native(self, names: Sequence[str]) -> dict[str, Any]:
         """The native reader's options to build just `names` (the error columns come with
-        `on_error="collect"` whether asked for or not)."""
+        `on_error="collect"` and `"repair"` whether asked for or not)."""
         made_from = [self.made_from[n] for n in names if n in self.made_from]
         specs = [(n, w) for n in names if (w := self.made_from.get(n)) is not None and w not in LOSSLESS_COLUMNS]
         return {
@@ -170,6 +174,7 @@ class _Columns:
             "specs": specs,
             "source_column": self.source_column if self.source_column in names else None,
             "encoding_column": self.encoding_column if self.encoding_column in names else None,
+            "repairs_column": self.repairs_column if self.repairs_column in names else None,
             **self.reading,
         }
 
@@ -208,11 +213,13 @@ def read_marc(
     glob: bool = True,
     include_file_paths: str | None = None,
     encoding: str = "auto",
-    nfc: bool = True,
+    nfc: bool = False,
     include_encoding: str | None = None,
     on_error: OnError = "raise",
+    include_repairs: str | None = None,
     report: ReadReport | None = None,
     progress: bool = False,
+    memory_map: bool = False,
 ) -> pl.DataFrame:
     """Read MARC 21 records (ISO 2709) into a DataFrame, one row per record.
 
@@ -241,8 +248,9 @@ def read_marc(
         common mislabelling). ``"utf-8"``, ``"marc-8"`` or ``"latin-1"`` read every record so.
         MARC-8 is decoded to Unicode, combining marks after their base letter.
     nfc
-        Normalise text decoded from MARC-8 to NFC (as LC's UTF-8 records and pymarc have it);
-        ``False`` keeps each base letter followed by its combining marks. UTF-8 text is never
+        Normalise text decoded from MARC-8 to NFC. By default it keeps MARC 21's decomposed order,
+        each base letter followed by its combining marks, as the Library of Congress's own UTF-8
+        records have it: a MARC-8 record then reads as its UTF-8 twin does. UTF-8 text is never
         changed.
     include_encoding
         Add a column of that name saying which encoding each record was read in: ``"utf-8"``,
@@ -250,18 +258,38 @@ def read_marc(
     on_error
         What to do with a damaged record (bad framing, directory, indicators or encoding):
         ``"raise"`` the typed exception naming the source, record number and byte offset;
-        ``"skip"`` it (``report`` counts it and keeps its error); or ``"collect"`` it as a row
+        ``"skip"`` it (``report`` counts it and keeps its error); ``"collect"`` it as a row
         whose ``error`` column says what is wrong and whose ``raw`` column holds its exact bytes,
         its other columns holding what could be read of it (``error`` and ``raw`` are null on
-        sound records). Padding between records (line ends, 0x1A, NUL) is skipped in every mode
-        and reported; a record longer than the 99,999 bytes its length can say is read by its
-        terminator.
+        sound records); or ``"repair"`` it: read what real catalogues' quirks leave readable
+        (stray leader bytes, one or three indicators, a tag with a space, a base address or
+        directory lengths that lie, text before the first subfield delimiter, bytes outside
+        MARC-8's tables or not UTF-8), keeping its exact bytes in ``raw`` and each repair in
+        ``report`` (and ``include_repairs``); a record no repair reads is kept as under
+        ``"collect"``. Whether a record is damaged never depends on the columns asked for.
+        Padding between records (line ends, 0x1A, NUL, a byte order mark at the start) is
+        skipped in every mode and reported; a record longer than the 99,999 bytes its length
+        can say is read by its terminator.
+    include_repairs
+        With ``on_error="repair"``, add a column of that name listing the codes of the repairs
+        made to each record (empty for a record read as it is): ``record_length``,
+        ``leader_counts``, ``leader_entry_map``, ``leader_fill``, ``base_address``,
+        ``directory_terminator``, ``tag_characters``, ``field_bounds``, ``missing_indicators``,
+        ``extra_indicators``, ``text_before_subfield`` (the text is kept as subfield ``@``),
+        ``indicator_replaced``, ``subfield_code_replaced``, ``marc8_replaced``,
+        ``utf8_replaced``, ``read_as_marc8``.
     report
         A :class:`ReadReport` to fill with what the read skipped or collected.
     progress
         Show a progress line while reading (input bytes and records, their rates and, when the
         size of the input is known, the share read): in place in a Jupyter notebook, else on
         standard error.
+    memory_map
+        Map files into memory rather than read them: the frame's strings then point into the
+        page cache instead of memory of its own. Only where nothing changes the files while the
+        frame lives: rewriting a mapped file changes the frame's values, and truncating it makes
+        the process crash (SIGBUS) when they are read. By default files are read into memory the
+        frame owns, in parallel, and a frame never depends on its files.
 
     Returns
     -------
@@ -280,12 +308,11 @@ def read_marc(
         for an invalid MARCspec, naming it and the position of the error.
     """
     _check(n_rows)
-    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error)
+    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
     names = plan.names()
     sources = _expand(source, glob)
-    # Files are mapped rather than read in blocks: the frame keeps all of their text anyway.
     batches = _native.iter_batches(
-        sources, plan.native(names), map_files=True, n_rows=n_rows, chunk_size=READ_MARC_CHUNK_SIZE
+        sources, plan.native(names), map_files=memory_map, n_rows=n_rows, chunk_size=READ_MARC_CHUNK_SIZE
     )
     try:
         with shown(progress, batches, sources, n_rows):
@@ -310,11 +337,13 @@ def iter_batches(
     glob: bool = True,
     include_file_paths: str | None = None,
     encoding: str = "auto",
-    nfc: bool = True,
+    nfc: bool = False,
     include_encoding: str | None = None,
     on_error: OnError = "raise",
+    include_repairs: str | None = None,
     report: ReadReport | None = None,
     progress: bool = False,
+    memory_map: bool = False,
 ) -> Iterator[pl.DataFrame]:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
@@ -324,12 +353,12 @@ def iter_batches(
     up to date as batches are handed out.
     """
     _check(n_rows, batch_size)
-    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error)
+    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
     names = plan.names()
     options = plan.native(names)
     sources = _expand(source, glob)
     native = _native.iter_batches(
-        sources, options, batch_size=batch_size, n_rows=n_rows, map_files=_map_files(n_rows, options)
+        sources, options, batch_size=batch_size, n_rows=n_rows, map_files=memory_map
     )
     display = shown(progress, native, sources, n_rows)
     return _batches(native, plan, names, row_index_name, row_index_offset, report, display)
@@ -378,12 +407,14 @@ def scan_marc(
     glob: bool = True,
     include_file_paths: str | None = None,
     encoding: str = "auto",
-    nfc: bool = True,
+    nfc: bool = False,
     include_encoding: str | None = None,
     on_error: OnError = "raise",
+    include_repairs: str | None = None,
     report: ReadReport | None = None,
     batch_size: int | None = None,
     progress: bool = False,
+    memory_map: bool = False,
 ) -> pl.LazyFrame:
     """Lazily read MARC 21 records: a LazyFrame whose projections, filters and limits reach the decoder.
 
@@ -395,7 +426,7 @@ def scan_marc(
     once only.
     """
     _check(n_rows, batch_size)
-    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error)
+    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
     sources = _expand(source, glob)
     schema = plan.schema(row_index_name)
     starts = {i: s.tell() for i, s in enumerate(sources) if _is_stream(s) and _seekable(s)}  # type: ignore[attr-defined]
@@ -421,7 +452,7 @@ def scan_marc(
             options,
             batch_size=batch_size or size or DEFAULT_BATCH_SIZE,
             n_rows=rows,
-            map_files=_map_files(rows, options),
+            map_files=memory_map,
         )
         display = shown(progress, native, sources, rows)
         yield from _batches(native, plan, names, row_index_name, row_index_offset, report, display, predicate, output)
@@ -430,16 +461,6 @@ def scan_marc(
     return register_io_source(
         batches, schema=schema, validate_schema=True, explain_name="MARC SCAN", explain_detail=detail
     )
-
-
-def _map_files(n_rows: int | None, options: dict[str, Any]) -> bool:
-    """Whether a batched read maps its files rather than reading them in 4 MiB blocks.
-
-    Batches with `fields` hold their input: read in blocks, each block is freed with its batch, so
-    memory stays bounded. Batches without it copy out the little text they keep: mapping saves
-    copying the whole input (a scan of three MARCspecs 18% faster), at the price of the mapped
-    pages counting in RSS (clean page cache, which the kernel can drop)."""
-    return not options["fields"] or (n_rows is not None and n_rows <= MAP_FILES_UP_TO)
 
 
 def _predicate_columns(predicate: pl.Expr | None) -> list[str]:

@@ -2,7 +2,8 @@
 
 One hierarchy serves both. The reader raises subclasses of `MarcError`, which name the source,
 the 0-based number of the record and the byte offset where that record starts in its source,
-both in the message and as attributes. `marc_polars.pymarc` raises the classes under
+both in the message and as attributes (and, as `offset_in_record`, where in the record the
+damage is). `marc_polars.pymarc` raises the classes under
 `PymarcException`; where a damage has a name in both (a truncated record, say) it is the same
 class, so either `except` clause catches it.
 
@@ -32,7 +33,11 @@ class FatalReaderError(PymarcException):
 
 
 class MarcError(PymarcException, ValueError):
-    """A record that cannot be read as ISO 2709."""
+    """A record that cannot be read as ISO 2709.
+
+    `source` names the input, `record` is the record's 0-based number in it, `byte_offset` where
+    the record starts in it, and `offset_in_record` where in the record the damage was found.
+    """
 
     default_message = "Invalid MARC record"
 
@@ -42,12 +47,14 @@ class MarcError(PymarcException, ValueError):
         source: str | None = None,
         record: int | None = None,
         byte_offset: int | None = None,
+        offset_in_record: int | None = None,
     ) -> None:
         # No message keeps `args` empty, so that `str()` falls back to the class's description.
         super().__init__(*(() if message is None else (message,)))
         self.source = source
         self.record = record
         self.byte_offset = byte_offset
+        self.offset_in_record = offset_in_record
 
 
 class RecordLengthInvalid(MarcError, FatalReaderError):

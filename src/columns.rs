@@ -19,6 +19,7 @@ use polars_buffer::Buffer;
 use crate::{encoding, marc8};
 use crate::error::{Damage, DamageKind, MarcError, OnError};
 use crate::iso2709::{parse_digits, parse_record, DataFieldParts, FieldSpan, LEADER_LEN, SUBFIELD_DELIMITER};
+use crate::repair::{repair, RepairKind, Repairs};
 use crate::salvage::{salvage, TextCodec};
 use crate::source::Framed;
 use crate::spec::{RecordView, Spec};
@@ -37,12 +38,14 @@ pub struct Projection {
     pub encoding_column: Option<PlSmallStr>,
     /// Keep MARC-8 text as decoded, each base letter followed by its marks, rather than NFC.
     pub decomposed: bool,
-    /// What to do with damaged records; `Collect` adds the `error` and `raw` columns.
+    /// What to do with damaged records; `Collect` and `Repair` add the `error` and `raw` columns.
     pub on_error: OnError,
+    /// The name of a column listing the repairs made to each record, if one is wanted.
+    pub repairs_column: Option<PlSmallStr>,
 }
 
-/// Names of the columns `on_error="collect"` adds: what is wrong with a record (null if nothing),
-/// and the exact bytes of a damaged record.
+/// Names of the columns `on_error="collect"` and `"repair"` add: what is wrong with a record (null
+/// if nothing), and the exact bytes of a damaged (or repaired) record.
 pub const ERROR_COLUMN: &str = "error";
 pub const RAW_COLUMN: &str = "raw";
 
@@ -78,10 +81,11 @@ impl Projection {
         Projection { leader: true, fields: true, ..Default::default() }
     }
 
-    /// Whether data fields must be split into indicators and subfields.
-    fn reads_data_fields(&self) -> bool {
-        self.fields || self.specs.iter().any(|(_, spec)| spec.reads_data_fields())
+    /// Whether damaged records are kept as rows, with the `error` and `raw` columns.
+    pub fn keeps_damaged(&self) -> bool {
+        matches!(self.on_error, OnError::Collect | OnError::Repair)
     }
+
 }
 
 fn arrow_str(name: &str) -> ArrowField {
@@ -123,9 +127,12 @@ pub fn schema(projection: &Projection) -> Schema {
     if let Some(name) = &projection.encoding_column {
         schema.insert(name.clone(), DataType::String);
     }
-    if projection.on_error == OnError::Collect {
+    if projection.keeps_damaged() {
         schema.insert(PlSmallStr::from_static(ERROR_COLUMN), DataType::String);
         schema.insert(PlSmallStr::from_static(RAW_COLUMN), DataType::Binary);
+    }
+    if let Some(name) = &projection.repairs_column {
+        schema.insert(name.clone(), DataType::List(Box::new(DataType::String)));
     }
     if let Some(name) = &projection.source_column {
         schema.insert(name.clone(), DataType::String);
@@ -336,6 +343,9 @@ struct Columns {
     encoding: StrColumn,
     error: StrColumn,
     raw: RawColumn,
+    /// The codes of each record's repairs.
+    repairs: ListColumn,
+    repair_codes: StrColumn,
 }
 
 /// Binary views into the batch buffer, null for every record but the damaged ones.
@@ -356,12 +366,14 @@ impl RawColumn {
         self.validity.push(false);
     }
 
-    fn finish(self, buffer: &Buffer<u8>) -> Box<dyn Array> {
+    /// The column, pointing into the batch buffer, or when `compact` into a copy of the damaged
+    /// records' bytes alone (so that the batch buffer can be freed).
+    fn finish(self, buffer: &Buffer<u8>, compact: bool) -> Box<dyn Array> {
         let buffers: Buffer<Buffer<u8>> = vec![buffer.clone()].into();
         // Few rows are damaged: the safe constructor's checks cost nothing worth avoiding.
-        BinaryViewArray::try_new(ArrowDataType::BinaryView, self.views.into(), buffers, self.validity.into())
-            .expect("views of damaged records inside the batch buffer")
-            .boxed()
+        let array = BinaryViewArray::try_new(ArrowDataType::BinaryView, self.views.into(), buffers, self.validity.into())
+            .expect("views of damaged records inside the batch buffer");
+        if compact { array.gc().boxed() } else { array.boxed() }
     }
 }
 
@@ -567,23 +579,20 @@ impl BatchBuilder {
         }
     }
 
-    /// How a damaged record is best read: as a sound one would be, except that under `Auto` a
-    /// record labelled UTF-8 whose bytes are not UTF-8 but read as MARC-8 without a fault (the
-    /// common mislabelling the other way) is read as MARC-8.
+    /// How a record labelled UTF-8 whose bytes are MARC-8 is read, when `encoding="auto"` lets it be.
+    fn mislabelled_marc8(&self) -> Option<TextCodec> {
+        (self.projection.encoding == Encoding::Auto).then_some(TextCodec::Marc8 { nfc: !self.projection.decomposed })
+    }
+
+    /// How a damaged record is best read: as a sound one would be, except that a record labelled
+    /// UTF-8 whose bytes read as MARC-8 (see [`encoding::reads_as_marc8`]) is read as MARC-8.
     fn salvage_codec(&self, bytes: &[u8]) -> TextCodec {
         if bytes.len() <= LEADER_LEN {
             return TextCodec::Utf8;
         }
-        let codec = self.codec(bytes);
-        let marc8 = TextCodec::Marc8 { nfc: !self.projection.decomposed };
-        let reads_as_marc8 = || {
-            let body = &bytes[LEADER_LEN..];
-            encoding::decode_utf8(body).is_err() && marc8::decode(body).problems.is_empty()
-        };
-        if self.projection.encoding == Encoding::Auto && codec == TextCodec::Utf8 && reads_as_marc8() {
-            marc8
-        } else {
-            codec
+        match (self.codec(bytes), self.mislabelled_marc8()) {
+            (TextCodec::Utf8, Some(marc8)) if encoding::reads_as_marc8(bytes) => marc8,
+            (codec, _) => codec,
         }
     }
 
@@ -599,9 +608,9 @@ impl BatchBuilder {
             TextCodec::Utf8 => None,
         };
         if let Some(decode) = decode {
-            if self.projection.reads_data_fields() {
-                check_indicators(bytes, &self.spans)?;
-            }
+            // Every check runs whatever columns are built: whether a record is damaged never
+            // depends on what is asked of it.
+            check_indicators(bytes, &self.spans)?;
             let at = self.decoded.len();
             if at == 0 {
                 // Decoded text is about as long as the records it comes from: one allocation for
@@ -625,9 +634,7 @@ impl BatchBuilder {
                     return Err(Damage::new(DamageKind::InvalidUtf8, from, format!("bytes {from}..{to} split a UTF-8 character")));
                 }
             }
-            if self.projection.reads_data_fields() {
-                check_indicators(bytes, &self.spans)?;
-            }
+            check_indicators(bytes, &self.spans)?;
             let record = IsoRecord { text, leader_len: LEADER_LEN, spans: &self.spans };
             push_columns(&self.projection, &mut self.columns, &mut self.spec_columns, &record, Text { bytes: &self.buffer, index: 0 });
         }
@@ -660,18 +667,61 @@ impl BatchBuilder {
         }
         c.error.push_slice(message, decoded);
         c.raw.push(bytes, start);
+        if self.projection.repairs_column.is_some() {
+            c.repairs.push(c.repair_codes.views.len(), true);
+        }
         self.rows += 1;
     }
 
-    /// Ends a sound record's row: its encoding, and under `on_error="collect"` null error and raw.
+    /// Adds a damaged record as a careful cataloguer reads it (`on_error="repair"`), with its exact
+    /// bytes; the repairs made, or an error (and nothing added) if no repair reads it.
+    pub fn push_repaired(&mut self, start: usize, end: usize) -> Result<Repairs, Damage> {
+        let bytes = &self.buffer[start..end];
+        let codec = if bytes.len() > LEADER_LEN { self.codec(bytes) } else { TextCodec::Utf8 };
+        let at = self.decoded.len();
+        let repaired = repair(bytes, codec, self.mislabelled_marc8(), &mut self.decoded, &mut self.decoded_spans);
+        let text = repaired.as_ref().ok().map(|_| encoding::decode_utf8(&self.decoded[at..]));
+        let (Ok(repairs), Some(Ok(text))) = (repaired, text) else {
+            self.decoded.truncate(at);
+            return Err(Damage::new(DamageKind::BadDirectory, 0, "no repair reads it".to_string()));
+        };
+        let record = IsoRecord { text, leader_len: LEADER_LEN, spans: &self.decoded_spans };
+        push_columns(&self.projection, &mut self.columns, &mut self.spec_columns, &record, Text { bytes: &self.decoded, index: 1 });
+        let read_as_marc8 = repairs.0.iter().any(|r| r.kind == RepairKind::ReadAsMarc8);
+        let read_as = if read_as_marc8 { self.mislabelled_marc8().unwrap_or(codec) } else { codec };
+        let c = &mut self.columns;
+        if self.projection.encoding_column.is_some() {
+            c.encoding.push_short(read_as.name());
+        }
+        c.error.push_null();
+        c.raw.push(bytes, start);
+        if self.projection.repairs_column.is_some() {
+            // Codes are longer than a view holds inline: kept with the decoded text.
+            for repair in &repairs.0 {
+                let at = self.decoded.len();
+                self.decoded.extend_from_slice(repair.kind.code().as_bytes());
+                let code = std::str::from_utf8(&self.decoded[at..]).expect("codes are ASCII");
+                c.repair_codes.push_unmasked(code, Text { bytes: &self.decoded, index: 1 });
+            }
+            c.repairs.push(c.repair_codes.views.len(), true);
+        }
+        self.rows += 1;
+        Ok(repairs)
+    }
+
+    /// Ends a sound record's row: its encoding, under `on_error="collect"` (or `"repair"`) null
+    /// error and raw, and no repairs.
     fn push_row_notes(&mut self, codec: TextCodec) {
         let c = &mut self.columns;
         if self.projection.encoding_column.is_some() {
             c.encoding.push_short(codec.name());
         }
-        if self.projection.on_error == OnError::Collect {
+        if self.projection.keeps_damaged() {
             c.error.push_null();
             c.raw.push_null();
+        }
+        if self.projection.repairs_column.is_some() {
+            c.repairs.push(c.repair_codes.views.len(), true);
         }
         self.rows += 1;
     }
@@ -723,9 +773,12 @@ impl BatchBuilder {
         if let Some(name) = &self.projection.encoding_column {
             columns.push(series(name, c.encoding.finish(buffer, false)));
         }
-        if self.projection.on_error == OnError::Collect {
+        if self.projection.keeps_damaged() {
             columns.push(series(ERROR_COLUMN, c.error.finish(buffer, compact)));
-            columns.push(series(RAW_COLUMN, c.raw.finish(&buffer[0])));
+            columns.push(series(RAW_COLUMN, c.raw.finish(&buffer[0], compact)));
+        }
+        if let Some(name) = &self.projection.repairs_column {
+            columns.push(series(name, c.repairs.finish(ArrowDataType::Utf8View, c.repair_codes.finish(buffer, false))));
         }
         if let Some(name) = &self.projection.source_column {
             let value = Scalar::new(DataType::String, AnyValue::StringOwned(source_name.into()));
@@ -738,7 +791,7 @@ impl BatchBuilder {
 /// Maps in the spare capacity of `vec` in one call, as writing it would a page at a time: a
 /// batch's columns are hundreds of fresh pages, and one call for all of them takes less kernel time
 /// than a page fault for each (BENCHMARKS.md). Only a hint: nothing changes if it fails.
-fn prefault<T>(vec: &mut Vec<T>) {
+pub(crate) fn prefault<T>(vec: &mut Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const PAGE: usize = 4096;
@@ -877,10 +930,11 @@ fn marc8_into(bytes: &[u8], nfc: bool, field: &FieldSpan, offset: usize, out: &m
     }
     let decoded = marc8::decode_normalized(bytes, nfc);
     if let Some(problem) = decoded.problems.first() {
+        let at = offset + problem.offset;
         return Err(Damage::new(
             DamageKind::InvalidMarc8,
-            offset + problem.offset,
-            format!("field {}: invalid MARC-8 at {problem}", field.tag_str()),
+            at,
+            format!("field {}: invalid MARC-8 at byte {at} of the record: {}", field.tag_str(), problem.what()),
         ));
     }
     out.extend_from_slice(decoded.text.as_bytes());

@@ -52,6 +52,9 @@ pub enum OnError {
     Skip,
     /// Keep the record as a row, with its error and its exact bytes in columns of their own.
     Collect,
+    /// Read what real catalogues' quirks leave readable, reporting each repair; a record that no
+    /// repair can read is kept as under `Collect`.
+    Repair,
 }
 
 impl OnError {
@@ -60,6 +63,7 @@ impl OnError {
             "raise" => OnError::Raise,
             "skip" => OnError::Skip,
             "collect" => OnError::Collect,
+            "repair" => OnError::Repair,
             _ => return None,
         })
     }
@@ -80,17 +84,26 @@ impl Damage {
 
     /// Places the damage in its source.
     pub fn locate(self, source: &str, record: u64, record_offset: u64) -> MarcError {
-        MarcError { kind: self.kind, source: source.to_string(), record, record_offset, detail: self.detail }
+        MarcError {
+            kind: self.kind,
+            source: source.to_string(),
+            record,
+            record_offset,
+            offset_in_record: self.offset,
+            detail: self.detail,
+        }
     }
 }
 
-/// A damaged record, named by its source, its 0-based number and the byte offset where it starts.
+/// A damaged record, named by its source, its 0-based number and the byte offset where it starts;
+/// `offset_in_record` counts from there to where the damage is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarcError {
     pub kind: DamageKind,
     pub source: String,
     pub record: u64,
     pub record_offset: u64,
+    pub offset_in_record: usize,
     pub detail: String,
 }
 

@@ -4,7 +4,8 @@
 //! views each record without copying, [`columns`] builds the lossless columns of a batch (and the
 //! derived columns [`spec`] selects), and
 //! [`pipeline`] runs it all in parallel, in order, tallying what it left out in a [`report`]. A
-//! damaged record is kept, on request, with what [`salvage`] can read of it. Only [`python`] knows
+//! damaged record is kept, on request, with what [`salvage`] can read of it, or read as
+//! [`repair`] reads real catalogues' quirks. Only [`python`] knows
 //! about Python. [`writer`] writes the lossless columns back to ISO 2709.
 
 pub mod columns;
@@ -16,6 +17,7 @@ pub mod marc8;
 mod marc8_tables;
 pub mod pipeline;
 pub mod records;
+pub mod repair;
 pub mod report;
 pub mod salvage;
 pub mod source;

@@ -165,20 +165,26 @@ impl ProblemKind {
     }
 }
 
+impl Problem {
+    /// What the problem is, without where: the kind, and the sets in force.
+    pub fn what(&self) -> String {
+        let kind = match self.kind {
+            ProblemKind::UnmappedCode(code) => format!("no character at code {code:#x}"),
+            ProblemKind::TruncatedMultibyte(code) => format!("EACC character cut short ({code:#x})"),
+            ProblemKind::TruncatedEscape => "escape sequence cut short".to_string(),
+            ProblemKind::UnknownEscape => "unknown escape sequence".to_string(),
+            ProblemKind::NonstandardEscape => "escape sequence without intermediate byte".to_string(),
+            ProblemKind::UnknownCharacterSet(final_byte) => format!("unknown character set {final_byte:#04x}"),
+            ProblemKind::DanglingCombining => "combining marks with no base character".to_string(),
+            ProblemKind::PymarcRaises => "escape sequence cut short where pymarc fails".to_string(),
+        };
+        format!("{kind} (G0 {:#04x}, G1 {:#04x})", self.sets.g0, self.sets.g1)
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "byte {}: ", self.offset)?;
-        match self.kind {
-            ProblemKind::UnmappedCode(code) => write!(f, "no character at code {code:#x}")?,
-            ProblemKind::TruncatedMultibyte(code) => write!(f, "EACC character cut short ({code:#x})")?,
-            ProblemKind::TruncatedEscape => write!(f, "escape sequence cut short")?,
-            ProblemKind::UnknownEscape => write!(f, "unknown escape sequence")?,
-            ProblemKind::NonstandardEscape => write!(f, "escape sequence without intermediate byte")?,
-            ProblemKind::UnknownCharacterSet(final_byte) => write!(f, "unknown character set {final_byte:#04x}")?,
-            ProblemKind::DanglingCombining => write!(f, "combining marks with no base character")?,
-            ProblemKind::PymarcRaises => write!(f, "escape sequence cut short where pymarc fails")?,
-        }
-        write!(f, " (G0 {:#04x}, G1 {:#04x})", self.sets.g0, self.sets.g1)
+        write!(f, "byte {}: {}", self.offset, self.what())
     }
 }
 
@@ -198,18 +204,30 @@ pub fn decode_normalized(bytes: &[u8], nfc: bool) -> Decoded {
     decode_as(bytes, Sets::default(), Dialect::Marc21, nfc)
 }
 
+/// Decodes MARC-8 bytes as [`decode_normalized`] does, but with U+FFFD REPLACEMENT CHARACTER
+/// rather than a space for each code no set has (or an EACC character cut short): for reading
+/// damaged records, where a space would pass for text.
+pub fn decode_replacing(bytes: &[u8], nfc: bool) -> Decoded {
+    decode_full(bytes, Sets::default(), Dialect::Marc21, nfc, char::REPLACEMENT_CHARACTER)
+}
+
 /// Decodes MARC-8 bytes starting from the given sets, in the given dialect.
 pub fn decode_with(bytes: &[u8], sets: Sets, dialect: Dialect) -> Decoded {
     decode_as(bytes, sets, dialect, true)
 }
 
 fn decode_as(bytes: &[u8], sets: Sets, dialect: Dialect, normalize: bool) -> Decoded {
+    decode_full(bytes, sets, dialect, normalize, SPACE)
+}
+
+fn decode_full(bytes: &[u8], sets: Sets, dialect: Dialect, normalize: bool, unreadable: char) -> Decoded {
     // Most values are printable ASCII, which Basic Latin maps to itself (in both dialects).
     if sets.g0 == BASIC_LATIN && bytes.iter().all(|&b| is_printable_ascii(b)) {
         let text = std::str::from_utf8(bytes).map(str::to_owned).unwrap_or_default();
         return Decoded { text, problems: Vec::new(), sets };
     }
     let mut decoder = Decoder::new(bytes, sets);
+    decoder.unreadable = unreadable;
     while decoder.pos < bytes.len() {
         match dialect {
             Dialect::Marc21 => decoder.step(),
@@ -385,6 +403,8 @@ struct Decoder<'a, U> {
     /// What to report if no base character comes for them: where the oldest was.
     dangling: Option<Problem>,
     problems: Vec<Problem>,
+    /// What is written for a code no set has: a space, as pymarc writes, or U+FFFD.
+    unreadable: char,
 }
 
 impl<'a, U: Copy + Into<u32>> Decoder<'a, U> {
@@ -397,6 +417,7 @@ impl<'a, U: Copy + Into<u32>> Decoder<'a, U> {
             pending_marks: String::new(),
             dangling: None,
             problems: Vec::new(),
+            unreadable: SPACE,
         }
     }
 
@@ -441,7 +462,7 @@ impl<'a, U: Copy + Into<u32>> Decoder<'a, U> {
             return self.text.push(c);
         }
         self.problem(self.pos, ProblemKind::UnmappedCode(code));
-        self.write_base(SPACE);
+        self.write_base(self.unreadable);
     }
 
     /// A table value: a combining mark waits for its base character, anything else is written.
@@ -564,7 +585,7 @@ impl Decoder<'_, u8> {
         }
         if length < 3 {
             self.problem(self.pos, ProblemKind::TruncatedMultibyte(code));
-            self.write_base(SPACE);
+            self.write_base(self.unreadable);
         } else if let Some(value) = lookup(set.entries, code) {
             self.write_value(value);
         } else if let Some(c) = lookup(&III_EXTRAS, code).and_then(char::from_u32) {
@@ -607,7 +628,7 @@ impl Decoder<'_, u8> {
     /// A space for a code the set in force lacks.
     fn unmapped(&mut self, code: u32, length: usize) {
         self.problem(self.pos, ProblemKind::UnmappedCode(code));
-        self.write_base(SPACE);
+        self.write_base(self.unreadable);
         self.pos += length;
     }
 

@@ -25,7 +25,7 @@ use polars_buffer::Buffer;
 
 use crate::columns::{BatchBuilder, Projection, ERROR_COLUMN};
 use crate::error::{MarcError, OnError, ReadError};
-use crate::report::{Junk, Report};
+use crate::report::{Junk, RepairNote, Report};
 use crate::source::{Chunk, Chunker, Framing, Source, Whole};
 
 /// Bytes of input per chunk: one chunk becomes one DataFrame batch (see BENCHMARKS.md).
@@ -137,6 +137,9 @@ impl Decoder for FrameDecoder {
         for error in report.skipped.iter_mut().chain(&mut report.collected) {
             error.record += first_record;
         }
+        for note in &mut report.repairs {
+            note.record += first_record;
+        }
         if report.collected.is_empty() {
             return Ok(());
         }
@@ -161,17 +164,31 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
     let mapped = chunk.mapped;
     let mut builder = BatchBuilder::new(chunk.buffer, projection.clone());
     builder.reserve_for(&chunk.records);
+    let source: Arc<str> = source_name.into();
     for (i, record) in chunk.records.into_iter().enumerate() {
         let result = match record.damage {
             Some(damage) => Err(damage),
             None => builder.push_record(record.start, record.end),
         };
         let Err(damage) = result else { continue };
-        let error = damage.locate(source_name, chunk.first_record + i as u64, chunk.offset + record.start as u64);
+        let (number, record_offset) = (chunk.first_record + i as u64, chunk.offset + record.start as u64);
+        if projection.on_error == OnError::Repair {
+            if let Ok(repairs) = builder.push_repaired(record.start, record.end) {
+                report.repaired += 1;
+                report.repairs.extend(repairs.0.into_iter().map(|repair| RepairNote {
+                    source: source.clone(),
+                    record: number,
+                    record_offset,
+                    repair,
+                }));
+                continue;
+            }
+        }
+        let error = damage.locate(source_name, number, record_offset);
         match projection.on_error {
             OnError::Raise => return Err(error),
             OnError::Skip => report.skipped.push(error),
-            OnError::Collect => {
+            OnError::Collect | OnError::Repair => {
                 builder.push_damaged(record.start, record.end, &error);
                 report.collected.push(error);
             }
@@ -196,9 +213,9 @@ fn maybe_inject_panic(chunk: &Chunk) {
 
 /// Frames (for a span) and decodes a chunk of source `name`; a panic becomes an error, as it
 /// must on a pool thread, where it would abort the process.
-fn caught<T>(name: &str, work: impl FnOnce() -> Result<T, MarcError>) -> Result<T, ReadError> {
+fn caught<T>(name: &str, work: impl FnOnce() -> Result<T, ReadError>) -> Result<T, ReadError> {
     match catch_unwind(AssertUnwindSafe(work)) {
-        Ok(result) => result.map_err(ReadError::from),
+        Ok(result) => result,
         Err(panic) => Err(ReadError::Internal(format!("{name}: internal error while decoding: {}", panic_message(panic)))),
     }
 }
@@ -216,7 +233,7 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".to_string())
 }
 
-/// A part of a source all in memory: from `start`, a record start guessed by the reader (the
+/// A part of a source read whole: from `start`, a record start guessed by the reader (the
 /// source's start for its first span), to the first unit framing finds at or after `target`, the
 /// start guessed for the next span (or the end).
 struct Span {
@@ -225,6 +242,8 @@ struct Span {
     source: usize,
     start: usize,
     target: usize,
+    /// Whether `start` looked like a record start; if not, the span is framed in input order only.
+    guessed: bool,
 }
 
 /// What a decoding task is given.
@@ -235,10 +254,11 @@ enum Work {
     Span(Span),
 }
 
-/// Where a span's framing ended, from its guessed start, and how many records it framed.
+/// Where a span's framing ended, from its guessed start (`None` if it was not framed), and how
+/// many records it framed.
 struct Placement {
     span: Span,
-    end: usize,
+    end: Option<usize>,
     records: u64,
 }
 
@@ -265,6 +285,20 @@ impl<D: Decoder> Reader<D> {
             if remaining == Some(0) {
                 return;
             }
+            let source = if spans {
+                match Whole::of(source, self.options.map_files) {
+                    Ok(Ok(whole)) => {
+                        if !self.spans(&mut seq, index, Arc::new(whole)) {
+                            return;
+                        }
+                        continue;
+                    }
+                    Ok(Err(stream)) => stream,
+                    Err(error) => return self.send(seq, Err(error)),
+                }
+            } else {
+                source
+            };
             let name: Arc<str> = source.name().into();
             let chunks = match Chunker::new(
                 source,
@@ -277,12 +311,6 @@ impl<D: Decoder> Reader<D> {
                 Ok(chunks) => chunks,
                 Err(error) => return self.send(seq, Err(error)),
             };
-            if spans && chunks.is_whole() {
-                if !self.spans(&mut seq, index, Arc::new(chunks.into_whole())) {
-                    return;
-                }
-                continue;
-            }
             for chunk in chunks {
                 if !self.permit() {
                     return;
@@ -304,15 +332,24 @@ impl<D: Decoder> Reader<D> {
     /// Hands `whole` to the pool in spans of about the chunk size; false once reading is to stop.
     fn spans(&self, seq: &mut u64, source: usize, whole: Arc<Whole>) -> bool {
         let name: Arc<str> = whole.name.as_str().into();
-        let mut start = 0;
+        // How far past a span's nominal end its successor's start is looked for. Past it, the
+        // successor is framed in input order by whoever takes it (see `Ordered::check`).
+        let search = self.options.chunk_size.max(64 << 10);
+        let (mut start, mut guessed) = (0, true);
         while start < whole.len() {
             if !self.permit() {
                 return false;
             }
-            let target = whole.likely_record_start(start.saturating_add(self.options.chunk_size));
-            self.decode(*seq, Work::Span(Span { whole: whole.clone(), source, start, target }), name.clone());
+            let (target, found) = match whole.likely_record_start(start.saturating_add(self.options.chunk_size), search) {
+                Ok(next) => next,
+                Err(error) => {
+                    self.send(*seq, Err(error));
+                    return false;
+                }
+            };
+            self.decode(*seq, Work::Span(Span { whole: whole.clone(), source, start, target, guessed }), name.clone());
             *seq += 1;
-            start = target;
+            (start, guessed) = (target, found);
         }
         true
     }
@@ -337,15 +374,19 @@ impl<D: Decoder> Reader<D> {
             let result = caught(&name, || {
                 let chunk = match work {
                     Work::Framed(chunk) => chunk,
+                    Work::Span(span) if !span.guessed => {
+                        placement = Some(Placement { span, end: None, records: 0 });
+                        return Err(ReadError::Internal("a span without a record start is framed in input order".into()));
+                    }
                     Work::Span(span) => {
-                        let chunk = span.whole.frame(span.start, span.target, 0);
+                        let chunk = span.whole.frame(span.start, span.target, 0)?;
                         let (end, records) = (span.start + chunk.buffer.len(), chunk.len() as u64);
-                        placement = Some(Placement { span, end, records });
+                        placement = Some(Placement { span, end: Some(end), records });
                         chunk
                     }
                 };
                 maybe_inject_panic(&chunk);
-                decoder.decode(chunk, &name)
+                Ok(decoder.decode(chunk, &name)?)
             });
             let _ = results.send((seq, placement, result));
         };
@@ -468,7 +509,7 @@ impl<T: Send + 'static> Ordered<T> {
             // A source's first span starts at its start, which is no guess.
             other => other.insert(Checked { source: span.source, offset: 0, records: 0 }),
         };
-        if span.start == checked.offset {
+        if let (Some(end), true) = (end, span.start == checked.offset) {
             let first_record = checked.records;
             checked.offset = end;
             checked.records += records;
@@ -481,14 +522,14 @@ impl<T: Send + 'static> Ordered<T> {
                 Err(other) => Err(other),
             };
         }
-        // A wrong guess: framed and decoded again from where the span before it ended.
+        // A wrong guess, or none: framed and decoded again from where the span before it ended.
         let decoder = &self.decoder;
         caught(&span.whole.name, || {
-            let chunk = span.whole.frame(checked.offset, span.target, checked.records);
+            let chunk = span.whole.frame(checked.offset, span.target.max(checked.offset), checked.records)?;
             checked.offset += chunk.buffer.len();
             checked.records += chunk.len() as u64;
             maybe_inject_panic(&chunk);
-            decoder.decode(chunk, &span.whole.name)
+            Ok(decoder.decode(chunk, &span.whole.name)?)
         })
     }
 }
@@ -543,7 +584,9 @@ impl<T: Send + 'static> Iterator for Ordered<T> {
                     None => result,
                 };
                 if result.is_err() {
+                    // Nothing after an error is wanted: stop the reader and the decodes queued.
                     self.finished = true;
+                    self.cancel.store(true, Ordering::Relaxed);
                 }
                 return Some(result);
             }

@@ -45,7 +45,8 @@ fn to_pyerr(py: Python<'_>, error: ReadError) -> PyErr {
 
 fn marc_error(py: Python<'_>, error: MarcError) -> PyResult<PyErr> {
     let class = py.import("marc_polars.exceptions")?.getattr(error.kind.exception_name())?;
-    let instance = class.call1((error.to_string(), &error.source, error.record, error.record_offset))?;
+    let instance =
+        class.call1((error.to_string(), &error.source, error.record, error.record_offset, error.offset_in_record))?;
     Ok(PyErr::from_value(instance))
 }
 
@@ -231,22 +232,35 @@ impl PyBatches {
         self.stop(py);
     }
 
-    /// What the batches read so far left out or kept as damaged: a dict of `rows`, `collected`,
-    /// `skipped` (the errors of the records left out) and `junk` ((source, offset, length) of
-    /// padding skipped between records); of these two lists, only the items from `skipped_from`
-    /// and `junk_from` on, so that a caller keeping up with a long read copies each item once.
-    #[pyo3(signature = (skipped_from = 0, junk_from = 0))]
-    fn report<'py>(&self, py: Python<'py>, skipped_from: usize, junk_from: usize) -> PyResult<Bound<'py, PyDict>> {
+    /// What the batches read so far left out, kept as damaged or repaired: a dict of `rows`,
+    /// `collected`, `repaired`, `skipped` (the errors of the records left out), `junk` ((source,
+    /// offset, length) of padding skipped between records) and `repairs` ((source, record, byte
+    /// offset of the record, offset in the record, code, count, detail) of each repair); of these
+    /// three lists, only the items from `skipped_from`, `junk_from` and `repairs_from` on, so
+    /// that a caller keeping up with a long read copies each item once.
+    #[pyo3(signature = (skipped_from = 0, junk_from = 0, repairs_from = 0))]
+    fn report<'py>(
+        &self,
+        py: Python<'py>,
+        skipped_from: usize,
+        junk_from: usize,
+        repairs_from: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let report = self.report.lock().unwrap_or_else(|e| e.into_inner());
         let out = PyDict::new(py);
         out.set_item("rows", report.rows)?;
         out.set_item("collected", report.collected.len())?;
+        out.set_item("repaired", report.repaired)?;
         let skipped = (report.skipped.iter().skip(skipped_from))
             .map(|error| Ok(marc_error(py, error.clone())?.into_value(py)))
             .collect::<PyResult<Vec<_>>>()?;
         out.set_item("skipped", skipped)?;
         let junk: Vec<_> = report.junk.iter().skip(junk_from).map(|j| (&*j.source, j.offset, j.len)).collect();
         out.set_item("junk", junk)?;
+        let repairs: Vec<_> = (report.repairs.iter().skip(repairs_from))
+            .map(|n| (&*n.source, n.record, n.record_offset, n.repair.offset, n.repair.kind.code(), n.repair.count, &n.repair.detail))
+            .collect();
+        out.set_item("repairs", repairs)?;
         Ok(out)
     }
 
@@ -267,8 +281,9 @@ impl Drop for PyBatches {
 }
 
 /// The columns to build and how: `leader` and `fields`, (name, MARCspec) pairs, the names of the
-/// columns for the source's name and each record's encoding, the encoding of the records' text,
-/// and what to do with damaged records. An invalid spec or an unknown option raises `ValueError`.
+/// columns for the source's name, each record's encoding and its repairs, the encoding of the
+/// records' text, and what to do with damaged records. An invalid spec or an unknown option
+/// raises `ValueError`.
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
 struct ProjectionArgs {
@@ -280,6 +295,7 @@ struct ProjectionArgs {
     encoding: String,
     nfc: bool,
     on_error: String,
+    repairs_column: Option<String>,
 }
 
 impl ProjectionArgs {
@@ -291,7 +307,10 @@ impl ProjectionArgs {
             ))
         })?;
         let on_error = OnError::parse(&self.on_error).ok_or_else(|| {
-            PyValueError::new_err(format!("on_error must be \"raise\", \"skip\" or \"collect\", got {:?}", self.on_error))
+            PyValueError::new_err(format!(
+                "on_error must be \"raise\", \"skip\", \"collect\" or \"repair\", got {:?}",
+                self.on_error
+            ))
         })?;
         let specs = (self.specs.into_iter())
             .map(|(name, text)| Ok((name.into(), Spec::parse(&text).map_err(|e| PyValueError::new_err(e.to_string()))?)))
@@ -305,6 +324,7 @@ impl ProjectionArgs {
             encoding,
             decomposed: !self.nfc,
             on_error,
+            repairs_column: self.repairs_column.map(Into::into),
         })
     }
 }

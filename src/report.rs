@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::MarcError;
+use crate::repair::Repair;
 
 /// Padding skipped between records: bytes that belong to no record (see
 /// [`crate::iso2709::is_padding`]).
@@ -12,6 +13,16 @@ pub struct Junk {
     pub source: Arc<str>,
     pub offset: u64,
     pub len: u64,
+}
+
+/// A repair made to a record (`on_error="repair"`), placed in its source as errors are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairNote {
+    pub source: Arc<str>,
+    pub record: u64,
+    /// Where the record starts in its source; the repair's own offset counts from there.
+    pub record_offset: u64,
+    pub repair: Repair,
 }
 
 /// The tally of a read, in input order.
@@ -23,6 +34,10 @@ pub struct Report {
     pub collected: Vec<MarcError>,
     /// Damaged records left out (`on_error="skip"`), each with its error.
     pub skipped: Vec<MarcError>,
+    /// Records read by repairing them (`on_error="repair"`).
+    pub repaired: u64,
+    /// Every repair made, each kind once per record.
+    pub repairs: Vec<RepairNote>,
     pub junk: Vec<Junk>,
     /// Input bytes read: records, damaged or not, and padding.
     pub bytes: u64,
@@ -34,6 +49,8 @@ impl Report {
         self.rows += later.rows;
         self.collected.extend(later.collected);
         self.skipped.extend(later.skipped);
+        self.repaired += later.repaired;
+        self.repairs.extend(later.repairs);
         self.junk.extend(later.junk);
         self.bytes += later.bytes;
     }

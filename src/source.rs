@@ -1,8 +1,12 @@
 //! Sources of MARC bytes, cut into chunks of whole records.
 //!
 //! A chunk owns (or shares, for in-memory input) its bytes as one Arrow buffer, so the column
-//! builders can point string views into it without copying. Framing happens here, sequentially, so
-//! every record gets its number and byte offset in the source before decoding fans out.
+//! builders can point string views into it without copying. A [`Chunker`] frames a stream here,
+//! sequentially, so every record gets its number and byte offset in the source before decoding
+//! fans out; a [`Whole`] source is framed in parts by the threads that decode them.
+//!
+//! Files are read into memory the chunks own, never mapped unless asked: a frame made of a
+//! mapping would change, or crash the process, when the file is rewritten or truncated.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -13,7 +17,9 @@ use std::sync::Arc;
 use polars_buffer::Buffer;
 
 use crate::error::{Damage, MarcError, ReadError};
-use crate::iso2709::{frame, likely_record_start, padding_len, resync, truncated, unit_damage, Frame, Resync};
+use crate::iso2709::{
+    frame, likely_record_start, padding_len, resync, truncated, unit_damage, Frame, Guess, Resync, MAX_DAMAGED_LEN,
+};
 
 /// Where records come from.
 pub enum Source {
@@ -63,10 +69,7 @@ struct FileFrom {
 
 impl Read for FileFrom {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        #[cfg(unix)]
-        let read = std::os::unix::fs::FileExt::read_at(&self.file, buf, self.position)?;
-        #[cfg(windows)]
-        let read = std::os::windows::fs::FileExt::seek_read(&self.file, buf, self.position)?;
+        let read = read_at(&self.file, buf, self.position)?;
         self.position += read as u64;
         Ok(read)
     }
@@ -215,15 +218,33 @@ struct Cut {
     stop: Option<Stop>,
 }
 
+/// A UTF-8 byte order mark, which some tools write before the first record: skipped as padding.
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+
 /// Frames records from the start of `buf` until `max_bytes` are taken, `max_records` are framed,
-/// or framing stops. `at_end`: nothing follows `buf` in its source.
-fn cut(buf: &[u8], max_bytes: usize, max_records: u64, framing: Framing, at_end: bool) -> Cut {
+/// or framing stops. `at_end`: nothing follows `buf` in its source; `source_start`: `buf[0]` is the
+/// first byte of its source.
+fn cut(buf: &[u8], max_bytes: usize, max_records: u64, framing: Framing, at_end: bool, source_start: bool) -> Cut {
     let mut out = Cut { records: Vec::new(), padding: Vec::new(), taken: 0, stop: None };
     let mut pos = 0;
+    let incomplete = |mut out: Cut, needed| {
+        out.stop = Some(Stop::Incomplete { needed });
+        out
+    };
     while pos < buf.len() && pos < max_bytes && (out.records.len() as u64) < max_records {
         if framing == Framing::Resync {
-            let padding = padding_len(&buf[pos..]);
+            if source_start && pos == 0 && !at_end && buf.len() < BYTE_ORDER_MARK.len() && BYTE_ORDER_MARK.starts_with(buf) {
+                return incomplete(out, None);
+            }
+            let padding = match buf.starts_with(BYTE_ORDER_MARK) && source_start && pos == 0 {
+                true => BYTE_ORDER_MARK.len(),
+                false => padding_len(&buf[pos..]).min(MAX_DAMAGED_LEN),
+            };
             if padding > 0 {
+                // A run of padding is one unit, whole, whatever the blocks it is read in.
+                if pos + padding == buf.len() && !at_end && padding < MAX_DAMAGED_LEN {
+                    return incomplete(out, None);
+                }
                 out.padding.push(pos..pos + padding);
                 pos += padding;
                 out.taken = pos;
@@ -237,10 +258,7 @@ fn cut(buf: &[u8], max_bytes: usize, max_records: u64, framing: Framing, at_end:
                 out.taken = pos;
                 continue;
             }
-            Ok(Frame::Incomplete { needed }) if !at_end || framing == Framing::Strict => {
-                out.stop = Some(Stop::Incomplete { needed });
-                return out;
-            }
+            Ok(Frame::Incomplete { needed }) if !at_end || framing == Framing::Strict => return incomplete(out, needed),
             Ok(Frame::Incomplete { needed }) => truncated(buf.len() - pos, needed),
             Err(damage) if framing == Framing::Strict => {
                 out.stop = Some(Stop::Damaged(damage));
@@ -260,59 +278,268 @@ fn cut(buf: &[u8], max_bytes: usize, max_records: u64, framing: Framing, at_end:
                 pos += len;
                 out.taken = pos;
             }
-            Resync::NeedMore => {
-                out.stop = Some(Stop::Incomplete { needed: None });
-                return out;
-            }
+            Resync::NeedMore => return incomplete(out, None),
         }
     }
     out
 }
 
-/// A source all of whose bytes are in memory (bytes, or a mapped file), framed in parts that start
-/// at guessed record starts, each part by the thread that decodes it: the framing, whose loads of
-/// each leader miss the cache, then overlaps with decoding instead of taking a thread of its own.
-/// Whoever takes the parts in input order checks each guess against where the part before it
-/// ended ([`crate::pipeline`]).
-pub struct Whole {
-    pub name: String,
-    data: Buffer<u8>,
-    map: Option<(Arc<memmap2::Mmap>, usize)>,
+/// The bytes of a source from some offset on, which framing may ask to see further into.
+trait Window {
+    fn bytes(&self) -> &[u8];
+    /// Whether [`bytes`](Window::bytes) reaches the end of the source.
+    fn at_end(&self) -> bool;
+    /// Shows at least `more` more bytes, fewer only at the end of the source.
+    fn extend(&mut self, more: usize) -> io::Result<()>;
 }
 
+/// Bytes in memory: all there is to see.
+struct InMemory<'a>(&'a [u8]);
+
+impl Window for InMemory<'_> {
+    fn bytes(&self) -> &[u8] {
+        self.0
+    }
+
+    fn at_end(&self) -> bool {
+        true
+    }
+
+    fn extend(&mut self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Part of a regular file, read at explicit offsets into memory of its own: never a mapping,
+/// so what is made of it does not change or fail when the file does.
+struct FromFile<'a> {
+    file: &'a File,
+    /// The offset of `bytes[0]` in the file, and where the source ends there.
+    offset: u64,
+    end: u64,
+    bytes: Vec<u8>,
+    /// The file ended early: it was truncated since it was opened.
+    cut_short: bool,
+}
+
+impl<'a> FromFile<'a> {
+    fn read(file: &'a File, offset: u64, end: u64, len: usize) -> io::Result<Self> {
+        let mut window = FromFile { file, offset, end, bytes: Vec::new(), cut_short: false };
+        window.extend(len)?;
+        Ok(window)
+    }
+}
+
+impl Window for FromFile<'_> {
+    fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn at_end(&self) -> bool {
+        self.cut_short || self.offset + self.bytes.len() as u64 >= self.end
+    }
+
+    fn extend(&mut self, more: usize) -> io::Result<()> {
+        let from = self.offset + self.bytes.len() as u64;
+        let more = more.min(usize::try_from(self.end.saturating_sub(from)).unwrap_or(usize::MAX));
+        let have = self.bytes.len();
+        self.bytes.reserve_exact(more);
+        crate::columns::prefault(&mut self.bytes);
+        self.bytes.resize(have + more, 0);
+        let mut filled = 0;
+        while filled < more {
+            match read_at(self.file, &mut self.bytes[have + filled..], from + filled as u64) {
+                Ok(0) => {
+                    self.cut_short = true;
+                    break;
+                }
+                Ok(read) => filled += read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        self.bytes.truncate(have + filled);
+        Ok(())
+    }
+}
+
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileExt::read_at(file, buf, offset);
+    #[cfg(windows)]
+    return std::os::windows::fs::FileExt::seek_read(file, buf, offset);
+}
+
+/// Records and padding framed from the start of a window.
+struct Units {
+    records: Vec<Framed>,
+    padding: Vec<Range<usize>>,
+    /// Bytes framed.
+    len: usize,
+}
+
+/// Frames the units (records and padding) of `window` from its start, the start of one, up to the
+/// first that starts at or after `target`, exactly as [`Framing::Resync`] frames them from the
+/// start of the source, seeing further into the window wherever a unit runs on past it.
+fn frame_units(window: &mut impl Window, target: usize, source_start: bool) -> io::Result<Units> {
+    let mut units = Units { records: Vec::new(), padding: Vec::new(), len: 0 };
+    let mut pos = 0;
+    while pos < target {
+        let (bytes, at_end) = (window.bytes(), window.at_end());
+        if pos == bytes.len() && at_end {
+            break;
+        }
+        // A damaged record ends a cut (it starts a chunk of its own there): cut on.
+        let cut = cut(&bytes[pos..], target - pos, u64::MAX, Framing::Resync, at_end, source_start && pos == 0);
+        units.records.extend(cut.records.into_iter().map(|r| Framed { start: r.start + pos, end: r.end + pos, ..r }));
+        units.padding.extend(cut.padding.into_iter().map(|r| r.start + pos..r.end + pos));
+        pos += cut.taken;
+        if matches!(cut.stop, Some(Stop::Incomplete { .. })) || pos == bytes.len() {
+            // Read on past the target, at least to the end of the record wanted, doubling what is
+            // read past it so that a long run of damage is read in linear time.
+            let needed = match cut.stop {
+                Some(Stop::Incomplete { needed: Some(needed) }) => (pos + needed).saturating_sub(bytes.len()),
+                _ => 0,
+            };
+            let had = bytes.len();
+            window.extend(needed.max(had.saturating_sub(target)).max(PROBE_LEN))?;
+            if window.bytes().len() == had && !window.at_end() {
+                break; // nothing more can be read
+            }
+        } else if cut.taken == 0 {
+            break;
+        }
+    }
+    units.len = pos;
+    Ok(units)
+}
+
+/// How the bytes of a [`Whole`] are held.
+enum WholeData {
+    /// In memory: bytes, or a mapped file (`map`: the map and where in it `data` starts).
+    Memory { data: Buffer<u8>, map: Option<(Arc<memmap2::Mmap>, usize)> },
+    /// A regular file from `start` on, read part by part into memory each part owns.
+    File { file: File, start: u64, len: u64 },
+}
+
+/// A source all of whose bytes can be read at any offset (bytes, a mapped file, a regular file),
+/// framed in parts that start at guessed record starts, each part by the thread that decodes it:
+/// the framing, whose loads of each leader miss the cache, then overlaps with decoding instead of
+/// taking a thread of its own, and so does the copy of a file's bytes. Whoever takes the parts in
+/// input order checks each guess against where the part before it ended ([`crate::pipeline`]).
+pub struct Whole {
+    pub name: String,
+    data: WholeData,
+}
+
+/// Bytes read around a guessed record start at first: a record start is almost always found in
+/// them (records are a few KB), and more are read when not.
+const PROBE_LEN: usize = 16 << 10;
+
+/// Bytes read past the end of a part: padding that ends there is seen to end.
+const LOOK_PAST: usize = 32;
+
+/// Bytes read before the offset a record start is guessed after: the terminator and padding that
+/// may end there.
+const PROBE_BEFORE: usize = 256;
+
 impl Whole {
+    /// The source as a whole: bytes, or a regular file (mapped if `map_files`); any other source
+    /// is given back.
+    pub fn of(source: Source, map_files: bool) -> Result<Result<Whole, Source>, ReadError> {
+        let name = source.name();
+        let io_error = |error| ReadError::Io { source_name: name.clone(), error };
+        let (file, start) = match source {
+            Source::Memory { name, data } => return Ok(Ok(Whole { name, data: WholeData::Memory { data, map: None } })),
+            Source::Path(ref path) => (File::open(path).map_err(io_error)?, 0),
+            Source::File { ref file, start, .. } => (file.try_clone().map_err(io_error)?, start),
+            Source::Stream { .. } => return Ok(Err(source)),
+        };
+        let metadata = file.metadata().map_err(io_error)?;
+        if !metadata.is_file() {
+            return Ok(Err(source));
+        }
+        let len = metadata.len().saturating_sub(start);
+        let data = match map_files.then(|| map(&file)).flatten() {
+            Some(map) => {
+                let map = Arc::new(map);
+                let start = usize::try_from(start).unwrap_or(usize::MAX).min(map.len());
+                let data = Buffer::from_owner(SharedMap(map.clone())).sliced(start..map.len());
+                WholeData::Memory { data, map: Some((map, start)) }
+            }
+            None => WholeData::File { file, start, len },
+        };
+        Ok(Ok(Whole { name, data }))
+    }
+
     pub fn len(&self) -> usize {
-        self.data.len()
+        match &self.data {
+            WholeData::Memory { data, .. } => data.len(),
+            WholeData::File { len, .. } => usize::try_from(*len).unwrap_or(usize::MAX),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len() == 0
     }
 
-    /// Where a record seems to start at or after `from`, or the end (see [`likely_record_start`]).
-    pub fn likely_record_start(&self, from: usize) -> usize {
-        likely_record_start(&self.data, from)
+    fn io_error(&self, error: io::Error) -> ReadError {
+        ReadError::Io { source_name: self.name.clone(), error }
+    }
+
+    /// Where a record seems to start at or after `from`, looking no further than `limit` bytes on
+    /// (see [`likely_record_start`]): the end of input, or `from + limit` and `false` if none does.
+    pub fn likely_record_start(&self, from: usize, limit: usize) -> Result<(usize, bool), ReadError> {
+        let from = from.min(self.len());
+        let not_found = || Ok(((from.saturating_add(limit)).min(self.len()), false));
+        match &self.data {
+            WholeData::Memory { data, .. } => match likely_record_start(data, from, limit, true) {
+                Guess::Start(start) => Ok((start, true)),
+                _ => not_found(),
+            },
+            WholeData::File { file, start, len } => {
+                let before = from.min(PROBE_BEFORE);
+                let offset = start + (from - before) as u64;
+                let mut window = FromFile::read(file, offset, start + len, before + PROBE_LEN).map_err(|e| self.io_error(e))?;
+                loop {
+                    match likely_record_start(window.bytes(), before, limit, window.at_end()) {
+                        Guess::Start(at) => return Ok((from - before + at, true)),
+                        Guess::NotFound => return not_found(),
+                        Guess::NeedMore => {
+                            let had = window.bytes().len();
+                            window.extend(had).map_err(|e| self.io_error(e))?;
+                            if window.bytes().len() == had {
+                                return not_found();
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Frames the units (records and padding) from `start`, the start of one, up to the first that
     /// starts at or after `target`, exactly as [`Framing::Resync`] frames them from the start of
     /// the source, the first numbered `first_record`.
-    pub fn frame(&self, start: usize, target: usize, first_record: u64) -> Chunk {
-        let (mut records, mut padding) = (Vec::new(), Vec::new());
-        let mut pos = start;
-        while pos < target.min(self.data.len()) {
-            // A damaged record ends a cut (it starts a chunk of its own there): cut on.
-            let cut = cut(&self.data[pos..], target - pos, u64::MAX, Framing::Resync, true);
-            let shift = pos - start;
-            records.extend(cut.records.into_iter().map(|r| Framed { start: r.start + shift, end: r.end + shift, ..r }));
-            padding.extend(cut.padding.into_iter().map(|r| r.start + shift..r.end + shift));
-            if cut.taken == 0 {
-                break; // never at the end of input, where every byte frames as something
+    pub fn frame(&self, start: usize, target: usize, first_record: u64) -> Result<Chunk, ReadError> {
+        let (buffer, units, mapped) = match &self.data {
+            WholeData::Memory { data, map } => {
+                let units = frame_units(&mut InMemory(&data[start.min(data.len())..]), target - start, start == 0)
+                    .map_err(|e| self.io_error(e))?;
+                let range = start..start + units.len;
+                let mapped = map.as_ref().map(|(map, base)| MappedPages { map: map.clone(), range: base + range.start..base + range.end });
+                (data.clone().sliced(range), units, mapped)
             }
-            pos += cut.taken;
-        }
-        let mapped = (self.map.as_ref()).map(|(map, base)| MappedPages { map: map.clone(), range: base + start..base + pos });
-        Chunk { buffer: self.data.clone().sliced(start..pos), records, padding, first_record, offset: start as u64, mapped }
+            WholeData::File { file, start: file_start, len } => {
+                let offset = file_start + start as u64;
+                // A few bytes past the target show where padding before it ends.
+                let mut window =
+                    FromFile::read(file, offset, file_start + len, target - start + LOOK_PAST).map_err(|e| self.io_error(e))?;
+                let units = frame_units(&mut window, target - start, start == 0).map_err(|e| self.io_error(e))?;
+                (Buffer::from(window.bytes).sliced(0..units.len), units, None)
+            }
+        };
+        Ok(Chunk { buffer, records: units.records, padding: units.padding, first_record, offset: start as u64, mapped })
     }
 }
 
@@ -355,16 +582,6 @@ impl Chunker {
         })
     }
 
-    /// Whether all of the source is in memory and none of it was framed yet.
-    pub fn is_whole(&self) -> bool {
-        self.input.reader.is_none() && self.offset == 0
-    }
-
-    /// The source as a [`Whole`]; for a chunker that [`is_whole`](Self::is_whole).
-    pub fn into_whole(self) -> Whole {
-        Whole { name: self.name, data: self.input.data, map: self.input.map }
-    }
-
     /// Reads the next block of a stream after the bytes left unframed: up to `want` more bytes,
     /// fewer only where the stream ends (the reader is then dropped). Reads ask for the whole rest
     /// of the block at once, so a Python file object sees a few large `.read` calls.
@@ -403,13 +620,14 @@ impl Chunker {
                 self.refill(self.chunk_size)?;
                 continue;
             }
-            let cut = cut(&self.input.data, self.chunk_size, max_records, self.framing, !more_to_read);
+            let cut = cut(&self.input.data, self.chunk_size, max_records, self.framing, !more_to_read, self.offset == 0);
             match cut.stop {
-                // Not one whole record in what is left, and the stream goes on: read more, at
-                // least the rest of the record (which may be longer than a chunk).
+                // Not one whole unit in what is left, and the stream goes on: read more, at least
+                // the rest of the record (which may be longer than a chunk), and at least as much
+                // as is held, so that a long run of damage is read in linear time.
                 Some(Stop::Incomplete { needed }) if cut.taken == 0 && more_to_read => {
                     let missing = needed.unwrap_or(0).saturating_sub(self.input.data.len());
-                    self.refill(missing.max(self.chunk_size))?;
+                    self.refill(missing.max(self.chunk_size).max(self.input.data.len()))?;
                 }
                 // A record cut off by the end of a block continues in the next one.
                 Some(Stop::Incomplete { .. }) if more_to_read => break Cut { stop: None, ..cut },
@@ -479,12 +697,72 @@ mod tests {
         Ok((chunks, total))
     }
 
+    /// A file of its own holding `bytes`: tests run in parallel, and two of them may write
+    /// different bytes of the same length.
     fn stream(bytes: Vec<u8>) -> Source {
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!("marc_polars_source_{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{}.mrc", bytes.len()));
+        let path = dir.join(format!("{}.mrc", FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
         std::fs::write(&path, bytes).unwrap();
         Source::Path(path)
+    }
+
+    fn read_back(source: Source) -> Vec<u8> {
+        let chunks = Chunker::new(source, 1 << 20, usize::MAX, None, false, Framing::Resync).unwrap();
+        chunks.flat_map(|chunk| chunk.unwrap().buffer.to_vec()).collect()
+    }
+
+    #[test]
+    fn test_files_of_the_same_length_do_not_overwrite_each_other() {
+        let (first, second) = (records(2), records(2).iter().map(|&b| if b == b'1' { b'2' } else { b }).collect::<Vec<u8>>());
+        let (a, b) = (stream(first.clone()), stream(second.clone()));
+        assert!(read_back(a) == first && read_back(b) == second);
+    }
+
+    /// Bytes in which no record starts, made of what framing looks at most closely: terminators,
+    /// digits (that make record lengths of records that are not there) and delimiters.
+    fn garbage(len: usize) -> Vec<u8> {
+        let mut seed = 1u64;
+        let alphabet = [0x1D, b'1', b'2', b'0', 0x1E, b'x', b'\n'];
+        (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                alphabet[(seed >> 33) as usize % alphabet.len()]
+            })
+            .collect()
+    }
+
+    /// The candidate record starts framing examines to read all of `bytes` in every way: by a
+    /// chunker from memory and from a stream, and whole from memory and from a file.
+    fn framing_work(bytes: &[u8], chunk_size: usize) -> u64 {
+        use crate::iso2709::CANDIDATES_EXAMINED;
+        CANDIDATES_EXAMINED.with(|count| count.set(0));
+        for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
+            let framed: usize = Chunker::new(source, chunk_size, usize::MAX, None, false, Framing::Resync)
+                .unwrap()
+                .map(|chunk| chunk.unwrap().buffer.len())
+                .sum();
+            assert_eq!(framed, bytes.len());
+        }
+        for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
+            let whole = Whole::of(source, false).unwrap().ok().unwrap();
+            let mut start = 0;
+            while start < whole.len() {
+                let (target, _) = whole.likely_record_start(start + chunk_size, chunk_size.max(1 << 16)).unwrap();
+                start += whole.frame(start, target.max(start + 1), 0).unwrap().buffer.len();
+            }
+        }
+        CANDIDATES_EXAMINED.with(|count| count.get())
+    }
+
+    #[test]
+    fn finding_records_in_garbage_takes_linear_work() {
+        for chunk_size in [1, 7, 4096, 256 << 10] {
+            let (once, twice) = (framing_work(&garbage(2 << 20), chunk_size), framing_work(&garbage(4 << 20), chunk_size));
+            assert!(once > 1000, "garbage with candidates in it");
+            assert!(twice as f64 <= 2.2 * once as f64, "chunk size {chunk_size}: {once} then {twice} candidates");
+        }
     }
 
     #[test]

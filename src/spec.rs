@@ -170,11 +170,6 @@ impl Spec {
         }
     }
 
-    /// Whether evaluating needs the data fields split into indicators and subfields.
-    pub fn reads_data_fields(&self) -> bool {
-        matches!(self.target, Target::Subfields(_) | Target::Indicator(_))
-    }
-
     /// Whether the spec reads the leader only (so applies to a `leader` column).
     pub fn reads_leader(&self) -> bool {
         matches!(self.target, Target::Leader { .. })

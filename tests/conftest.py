@@ -54,3 +54,15 @@ def booksall() -> Path:
 @pytest.fixture(scope="session")
 def pymarc_test_dir() -> Path:
     return fetch_data.pymarc_tests()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Lists, file by file, the records that no repair reads (recorded by tests/test_repair.py)."""
+    left = [value for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+            for name, value in report.user_properties if name == "left_damaged"]
+    if left:
+        terminalreporter.write_sep("-", 'records left damaged under on_error="repair" (of rows), by file')
+        for line in left:
+            if not line.split(": ")[-1].startswith("0 of"):
+                terminalreporter.write_line(line)
+        terminalreporter.write_line(f"every other of the {len(left)} files: none")

@@ -77,6 +77,8 @@ OUTCOMES: dict[str, tuple[tuple[str, int, int] | None, int, int, int]] = {
     # A MARC-8 diacritic (0xE2) as a subfield code: a code is ASCII (pymarc makes it 'â').
     "traject__bad_subfield_code.marc": (("InvalidEncoding", 0, 0), 0, 1, 0),
     "traject__bad_utf_byte.utf8.marc": (("InvalidEncoding", 0, 0), 0, 1, 0),
+    # A tag with a space in it ("2 4"), which no directory entry may hold.
+    "lcmarcedit__tag_with_a_space.mrc": (("RecordDirectoryInvalid", 0, 0), 0, 1, 0),
     # A UTF-8 character as an indicator: one character, kept (pymarc fails to decode it).
     "yaz__marc0.marc": (None, 1, 0, 0),
     # The length is written twice: five stray bytes (damaged), then a record whose directory lengths
