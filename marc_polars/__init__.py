@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 from marc_polars import exceptions
-from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, iter_batches, read_marc, scan_marc
+from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, BatchReader, iter_batches, read_marc, scan_marc
 from marc_polars._report import ReadReport
 from marc_polars._write import write_marc
 from marc_polars._namespace import MarcExpr
@@ -42,6 +42,7 @@ except _PackageNotFoundError:  # pragma: no cover - running from a source tree w
 
 __all__ = [
     "BIBLIOGRAPHIC",
+    "BatchReader",
     "MARCReader",
     "SAMPLE",
     "MarcError",

@@ -344,13 +344,14 @@ def iter_batches(
     report: ReadReport | None = None,
     progress: bool = False,
     memory_map: bool = False,
-) -> Iterator[pl.DataFrame]:
+) -> BatchReader:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
     Takes the same sources and options as :func:`read_marc`; ``pl.concat`` of the batches equals
     ``read_marc``'s frame. Records are decoded ahead on all threads while memory stays bounded,
-    whatever the size of the input. Leaving the loop early stops the reading. ``report`` is kept
-    up to date as batches are handed out.
+    whatever the size of the input. Leaving a ``for`` loop over it early stops the reading and
+    ends the batches, as do ``.close()`` and the end of a ``with`` block around it. ``report`` is
+    kept up to date as batches are handed out.
     """
     _check(n_rows, batch_size)
     plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
@@ -361,40 +362,89 @@ def iter_batches(
         sources, options, batch_size=batch_size, n_rows=n_rows, map_files=memory_map
     )
     display = shown(progress, native, sources, n_rows)
-    return _batches(native, plan, names, row_index_name, row_index_offset, report, display)
+    return BatchReader(native, plan, names, row_index_name, row_index_offset, report, display)
 
 
-def _batches(
-    native: _native.BatchIterator,
-    plan: _Columns,
-    names: list[str],
-    row_index_name: str | None,
-    offset: int,
-    report: ReadReport | None,
-    display: AbstractContextManager[object],
-    predicate: pl.Expr | None = None,
-    output: list[str] | None = None,
-) -> Iterator[pl.DataFrame]:
-    """The native batches as `names`, numbered, then filtered by `predicate` and cut to `output`,
-    with `display` (a progress line, or nothing) entered while they are read."""
-    if report is not None:
-        report._start()
-    try:
-        with display:
-            for df in native:
-                if report is not None:
-                    report._update(native)
-                df = plan.select(df, names)
-                if row_index_name is not None:
-                    df = df.with_row_index(row_index_name, offset=offset)
-                    offset += df.height
-                if predicate is not None:
-                    df = df.filter(predicate)
-                yield df if output is None else df.select(output)
-    finally:
+class BatchReader:
+    """The batches of :func:`iter_batches`, in input order: an iterator that stops reading, and
+    ends, when the ``for`` loop over it is left early, when it is closed, or when a ``with``
+    block around it ends.
+
+    The native batches become the columns asked for, numbered, then filtered by `predicate` and
+    cut to `output` (for scans); `display` (a progress line, or nothing) is shown while they are
+    read."""
+
+    def __init__(
+        self,
+        native: _native.BatchIterator,
+        plan: _Columns,
+        names: list[str],
+        row_index_name: str | None,
+        offset: int,
+        report: ReadReport | None,
+        display: AbstractContextManager[object],
+        predicate: pl.Expr | None = None,
+        output: list[str] | None = None,
+    ) -> None:
+        self._native, self._plan, self._names = native, plan, names
+        self._row_index_name, self._offset = row_index_name, offset
+        self._report, self._display = report, display
+        self._predicate, self._output = predicate, output
+        self._shown = False
+        self._closed = False
         if report is not None:
-            report._update(native)
-        native.close()
+            report._start()
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        # A generator of its own for each loop: the loop holds the only reference to it, so
+        # leaving the loop finalises it, and that closes the reader.
+        try:
+            while True:
+                try:
+                    batch = next(self)
+                except StopIteration:
+                    return
+                yield batch
+        finally:
+            self.close()
+
+    def __next__(self) -> pl.DataFrame:
+        if self._closed:
+            raise StopIteration
+        if not self._shown:
+            self._display.__enter__()
+            self._shown = True
+        try:
+            df = next(self._native)
+        except BaseException:
+            self.close()
+            raise
+        if self._report is not None:
+            self._report._update(self._native)
+        df = self._plan.select(df, self._names)
+        if self._row_index_name is not None:
+            df = df.with_row_index(self._row_index_name, offset=self._offset)
+            self._offset += df.height
+        if self._predicate is not None:
+            df = df.filter(self._predicate)
+        return df if self._output is None else df.select(self._output)
+
+    def close(self) -> None:
+        """Stops reading: the threads stop, and the batches end here."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._report is not None:
+            self._report._update(self._native)
+        self._native.close()
+        if self._shown:
+            self._display.__exit__(None, None, None)
+
+    def __enter__(self) -> BatchReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def scan_marc(
@@ -455,7 +505,7 @@ def scan_marc(
             map_files=memory_map,
         )
         display = shown(progress, native, sources, rows)
-        yield from _batches(native, plan, names, row_index_name, row_index_offset, report, display, predicate, output)
+        yield from BatchReader(native, plan, names, row_index_name, row_index_offset, report, display, predicate, output)
 
     detail = ", ".join(s if isinstance(s, str) else type(s).__name__ for s in sources)
     return register_io_source(

@@ -22,8 +22,10 @@ def write_marc(frame: pl.DataFrame | pl.LazyFrame, dest: Destination) -> int:
     leader position is written as it is. ``write_marc(read_marc(f), out)`` gives back the bytes of
     ``f`` for well-formed UTF-8 records. Other columns are ignored.
 
-    ``dest`` is a path (created or truncated) or a binary file object (its ``.write`` is called
-    with blocks of about 4 MiB). A LazyFrame is collected first.
+    ``dest`` is a path or a binary file object (its ``.write`` is called with blocks of about
+    4 MiB). A path is written whole or not at all: to a temporary file beside it, renamed over it
+    once complete, so that a failed or interrupted write leaves the file as it was, and writing
+    back to the file the frame was read from is safe. A LazyFrame is collected first.
 
     Returns the number of records written.
 

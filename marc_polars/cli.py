@@ -15,10 +15,13 @@ from __future__ import annotations
 import argparse
 import glob as globbing
 import os
+import shutil
 import stat
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import polars as pl
 
@@ -157,6 +160,23 @@ def summary(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def replacing(path: str) -> Iterator[str]:
+    """A temporary file beside `path` to write, which replaces `path` once written whole: a failed
+    or interrupted conversion leaves `path` as it was (the file it reads, say)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    descriptor, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=folder)
+    os.close(descriptor)
+    try:
+        if os.path.exists(path):
+            shutil.copymode(path, partial)
+        yield partial
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+
+
 def output_format(path: str, given: str | None) -> str:
     if given is not None:
         return given
@@ -201,14 +221,15 @@ def convert(args: argparse.Namespace) -> int:
     # on BooksAll, where Polars' default (some 80,000) takes 1.2 GB. Readable columns are small.
     rows = LOSSLESS_ROW_GROUP if "fields" in lf.collect_schema() else None
     start = time.perf_counter()
-    if fmt == "parquet":
-        lf.sink_parquet(args.output, row_group_size=rows, engine="streaming")
-    elif fmt == "ipc":
-        lf.sink_ipc(args.output, record_batch_size=rows, engine="streaming")
-    elif fmt == "ndjson":
-        lf.sink_ndjson(args.output, engine="streaming")
-    else:
-        lf.sink_csv(args.output, engine="streaming")
+    with replacing(args.output) as partial:
+        if fmt == "parquet":
+            lf.sink_parquet(partial, row_group_size=rows, engine="streaming")
+        elif fmt == "ipc":
+            lf.sink_ipc(partial, record_batch_size=rows, engine="streaming")
+        elif fmt == "ndjson":
+            lf.sink_ndjson(partial, engine="streaming")
+        else:
+            lf.sink_csv(partial, engine="streaming")
     seconds = time.perf_counter() - start
     rate = f", {size / 1e6 / max(seconds, 1e-9):,.1f} MB/s" if size is not None else ""
     print(f"{report.rows:,} records to {args.output} ({fmt}) in {seconds:.2f} s{rate}{damaged(report)}", file=sys.stderr)

@@ -195,8 +195,11 @@ impl StrColumn {
     #[inline(always)]
     fn push_unmasked(&mut self, value: &str, text: Text<'_>) {
         let offset = (value.as_ptr() as usize).wrapping_sub(text.bytes.as_ptr() as usize);
-        // What `finish` relies on: the value lies inside the buffer (whose length fits a u32).
+        // What `finish` relies on: the value lies inside the buffer, at an offset a view's u32
+        // holds. A batch's text is far smaller (chunks of a few MiB, damage cut at 16 MiB): a
+        // failure here is a bug, caught as an error of the read, never a view of other bytes.
         assert!(offset <= text.bytes.len() && value.len() <= text.bytes.len() - offset, "value outside the batch buffer");
+        assert!(offset + value.len() <= u32::MAX as usize, "value past the 4 GiB a view can address");
         self.views.push(view_in(text, offset, value.len()));
         self.bytes_len += value.len();
         self.in_buffer |= value.len() > View::MAX_INLINE_SIZE as usize;
@@ -1062,6 +1065,15 @@ mod tests {
         assert_eq!(damage.kind, DamageKind::InvalidMarc8);
         assert_eq!(record[damage.offset], 0xCF, "{damage:?}");
         assert!(damage.detail.contains("field 245"), "{damage:?}");
+    }
+
+    #[test]
+    #[should_panic(expected = "value past the 4 GiB a view can address")]
+    fn a_value_past_4_gib_of_text_is_refused_not_wrapped() {
+        // Zeroed pages that are never touched: address space, not memory.
+        let text = vec![0u8; (1 << 32) + 64];
+        let mut column = StrColumn::default();
+        column.push_unmasked(std::str::from_utf8(&text[(1 << 32) + 10..(1 << 32) + 40]).unwrap(), Text { bytes: &text, index: 1 });
     }
 
     #[test]

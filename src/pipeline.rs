@@ -15,9 +15,9 @@
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use polars::prelude::{DataFrame, IntoColumn, StringChunked};
@@ -81,12 +81,16 @@ pub fn max_threads() -> usize {
     }
 }
 
-/// One pool per thread count, made on first use and kept: pools are costly to start.
+/// The pool of the thread count asked for last, made on first use and kept while that count is
+/// asked for: pools are costly to start, and one kept for every count ever asked for would keep
+/// all of their threads. A pool replaced here ends its threads once the reads using it are done.
 fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, ReadError> {
-    static POOLS: OnceLock<Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>> = OnceLock::new();
-    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
-        return Ok(pool.clone());
+    static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    let mut kept = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((count, pool)) = kept.as_ref() {
+        if *count == threads {
+            return Ok(pool.clone());
+        }
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -94,18 +98,8 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, ReadError> {
         .build()
         .map_err(|e| ReadError::Internal(format!("cannot start {threads} decoding threads: {e}")))?;
     let pool = Arc::new(pool);
-    pools.push((threads, pool.clone()));
+    *kept = Some((threads, pool.clone()));
     Ok(pool)
-}
-
-/// Test hook: decoding panics on the chunk that holds this byte offset (of any source).
-/// `u64::MAX`: never.
-static PANIC_AT_OFFSET: AtomicU64 = AtomicU64::new(u64::MAX);
-
-/// Makes decoding panic on the chunk that holds byte `offset` (`None` turns it off), to test that
-/// a panic in a worker becomes an error and never a crash or a hang.
-pub fn inject_panic_at(offset: Option<u64>) {
-    PANIC_AT_OFFSET.store(offset.unwrap_or(u64::MAX), Ordering::Relaxed);
 }
 
 /// What each chunk becomes, on a decoding thread.
@@ -201,14 +195,6 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
         pages.release();
     }
     Ok((frame, report))
-}
-
-/// Panics if `chunk` holds the byte offset [`inject_panic_at`] chose.
-fn maybe_inject_panic(chunk: &Chunk) {
-    let panic_at = PANIC_AT_OFFSET.load(Ordering::Relaxed);
-    if (chunk.offset..chunk.offset + chunk.buffer.len() as u64).contains(&panic_at) {
-        panic!("injected panic at byte offset {panic_at}");
-    }
 }
 
 /// Frames (for a span) and decodes a chunk of source `name`; a panic becomes an error, as it
@@ -385,7 +371,6 @@ impl<D: Decoder> Reader<D> {
                         chunk
                     }
                 };
-                maybe_inject_panic(&chunk);
                 Ok(decoder.decode(chunk, &name)?)
             });
             let _ = results.send((seq, placement, result));
@@ -528,7 +513,6 @@ impl<T: Send + 'static> Ordered<T> {
             let chunk = span.whole.frame(checked.offset, span.target.max(checked.offset), checked.records)?;
             checked.offset += chunk.buffer.len();
             checked.records += chunk.len() as u64;
-            maybe_inject_panic(&chunk);
             Ok(decoder.decode(chunk, &span.whole.name)?)
         })
     }
@@ -748,6 +732,43 @@ mod tests {
                     // What was tallied before the error depends on where chunks end.
                     (spans, framed) => assert_eq!(spans.as_ref().err(), framed.as_ref().err(), "{on_error:?} {chunk_size}"),
                 }
+            }
+        }
+    }
+
+    /// Decodes as [`FrameDecoder`] does, but panics on the chunk that holds byte `at`.
+    struct PanicsAt(u64, FrameDecoder);
+
+    impl Decoder for PanicsAt {
+        type Batch = (DataFrame, Report);
+
+        fn decode(&self, chunk: Chunk, source_name: &str) -> Result<Self::Batch, MarcError> {
+            if (chunk.offset..chunk.offset + chunk.buffer.len() as u64).contains(&self.0) {
+                panic!("injected panic at byte offset {}", self.0);
+            }
+            self.1.decode(chunk, source_name)
+        }
+
+        fn renumber(&self, batch: &mut Self::Batch, first_record: u64) -> Result<(), ReadError> {
+            self.1.renumber(batch, first_record)
+        }
+    }
+
+    #[test]
+    fn a_panic_while_decoding_is_an_error_and_the_threads_stop() {
+        let at = 50 * sample().len() as u64 + 10;
+        // Spans framed by the decoding threads, and chunks the reader framed.
+        for batch_size in [usize::MAX, 7] {
+            for threads in [1, 2] {
+                let options = ReadOptions { threads, batch_size, chunk_size: 2000, ..Default::default() };
+                let decoder = PanicsAt(at, FrameDecoder(options.projection.clone()));
+                let mut batches = decode_in_order(vec![memory(200)], &options, decoder).unwrap();
+                let results: Vec<_> = batches.by_ref().collect();
+                let Some(Err(ReadError::Internal(message))) = results.last() else { panic!("expected the panic's error") };
+                assert!(message.contains(&format!("injected panic at byte offset {at}")), "{message}");
+                assert!(results[..results.len() - 1].iter().all(Result::is_ok), "every batch before it");
+                assert!(batches.next().is_none());
+                drop(batches); // joins the reader: would hang if a panic left it waiting
             }
         }
     }

@@ -176,7 +176,7 @@ fn to_sources(sources: &[Bound<'_, PyAny>]) -> PyResult<Vec<Source>> {
 /// All the batches of an iterator that has not started, as one DataFrame.
 #[pyfunction]
 fn read_frame(py: Python<'_>, batches: &PyBatches) -> PyResult<PyDataFrame> {
-    let taken = batches.batches.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let taken = py.detach(|| batches.batches.lock().unwrap_or_else(|e| e.into_inner()).take());
     let mut taken = taken.ok_or_else(|| PyValueError::new_err("this BatchIterator was already read or closed"))?;
     // The batches are dropped without the GIL too: after an error the reader may still be waiting
     // for the GIL to call a file object's `.read`, and dropping them waits for the reader.
@@ -197,8 +197,7 @@ impl PyBatches {
     /// Stops the reader and waits for it with the GIL released: it may be waiting for the GIL
     /// to call a file object's `.read`.
     fn stop(&self, py: Python<'_>) {
-        let batches = self.batches.lock().unwrap_or_else(|e| e.into_inner()).take();
-        py.detach(move || drop(batches));
+        py.detach(|| drop(self.batches.lock().unwrap_or_else(|e| e.into_inner()).take()));
     }
 }
 
@@ -209,11 +208,9 @@ impl PyBatches {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyDataFrame>> {
-        let next = {
-            let mut guard = self.batches.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(batches) = guard.as_mut() else { return Ok(None) };
-            py.detach(|| batches.next())
-        };
+        // The lock is taken without the GIL: a thread waiting for it with the GIL held would keep
+        // the reader from calling a file object's `.read`, and so the thread holding it waiting.
+        let next = py.detach(|| self.batches.lock().unwrap_or_else(|e| e.into_inner()).as_mut().and_then(Batches::next));
         match next {
             Some(Ok(df)) => Ok(Some(PyDataFrame(df))),
             Some(Err(error)) => {
@@ -370,10 +367,9 @@ fn write_marc(py: Python<'_>, frame: PyDataFrame, dest: Bound<'_, PyAny>) -> PyR
     let rows = py.detach(|| writer::check(&records))?;
     match dest.extract::<PathBuf>() {
         Ok(path) => py.detach(|| {
-            let io_error = |error: io::Error| PyOSError::new_err((error.raw_os_error().unwrap_or(0), error.to_string(), path.display().to_string()));
-            let mut file = std::fs::File::create(&path).map_err(io_error)?;
-            writer::encode(&records, BATCH_BYTES, |bytes| file.write_all(bytes).map_err(io_error))?;
-            file.flush().map_err(io_error)
+            // Checked whole above: only writing can fail now.
+            let written = writer::replace_file(&path, |file| writer::encode(&records, BATCH_BYTES, |bytes| file.write_all(bytes)));
+            written.map_err(|error| PyOSError::new_err((error.raw_os_error().unwrap_or(0), error.to_string(), path.display().to_string())))
         })?,
         Err(_) => writer::encode(&records, BATCH_BYTES, |bytes| dest.call_method1("write", (PyBytes::new(py, bytes),)).map(drop))?,
     }
@@ -436,39 +432,41 @@ impl PyRecordReader {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyRawRecord>> {
-        let mut cursor = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(batch) = &cursor.batch {
-                if cursor.next < batch.records.len() {
-                    let record = PyRawRecord { batch: batch.clone(), index: cursor.next, pairs: self.pairs.clone() };
-                    cursor.next += 1;
-                    return Ok(Some(record));
+        // Without the GIL, for the reason `BatchIterator.__next__` gives.
+        let next = py.detach(|| {
+            let mut cursor = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if let Some(batch) = &cursor.batch {
+                    if cursor.next < batch.records.len() {
+                        let record = PyRawRecord { batch: batch.clone(), index: cursor.next, pairs: self.pairs.clone() };
+                        cursor.next += 1;
+                        return Ok(Some(record));
+                    }
+                }
+                let Some(batches) = cursor.batches.as_mut() else { return Ok(None) };
+                match batches.next() {
+                    Some(Ok(batch)) => {
+                        cursor.batch = Some(Arc::new(batch));
+                        cursor.next = 0;
+                    }
+                    Some(Err(error)) => {
+                        cursor.batches = None;
+                        return Err(error);
+                    }
+                    None => {
+                        cursor.batches = None;
+                        return Ok(None);
+                    }
                 }
             }
-            let Some(batches) = cursor.batches.as_mut() else { return Ok(None) };
-            match py.detach(|| batches.next()) {
-                Some(Ok(batch)) => {
-                    cursor.batch = Some(Arc::new(batch));
-                    cursor.next = 0;
-                }
-                Some(Err(error)) => {
-                    let batches = cursor.batches.take();
-                    py.detach(move || drop(batches));
-                    return Err(to_pyerr(py, error));
-                }
-                None => {
-                    cursor.batches = None;
-                    return Ok(None);
-                }
-            }
-        }
+        });
+        next.map_err(|error| to_pyerr(py, error))
     }
 
     /// Stops reading; later calls to `next` raise `StopIteration`.
     fn close(&self, py: Python<'_>) {
-        let batches = self.state.lock().unwrap_or_else(|e| e.into_inner()).batches.take();
         // The reader may be waiting for the GIL to call a file object's `.read`.
-        py.detach(move || drop(batches));
+        py.detach(|| drop(self.state.lock().unwrap_or_else(|e| e.into_inner()).batches.take()));
     }
 }
 
@@ -642,13 +640,6 @@ fn set_max_threads(threads: usize) {
     pipeline::set_max_threads(threads);
 }
 
-/// Test hook: make decoding panic on the chunk that holds this byte offset (`None`: never).
-#[pyfunction]
-#[pyo3(signature = (offset))]
-fn _inject_panic(offset: Option<u64>) {
-    pipeline::inject_panic_at(offset);
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_frame, m)?)?;
@@ -661,7 +652,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(marc8_to_unicode, m)?)?;
     m.add_function(wrap_pyfunction!(max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_threads, m)?)?;
-    m.add_function(wrap_pyfunction!(_inject_panic, m)?)?;
     m.add_class::<PyBatches>()?;
     m.add_class::<PyRecordReader>()?;
     m.add_class::<PyRawRecord>()?;

@@ -2,9 +2,15 @@
 //! recomputed, leader/09 `a` (UTF-8).
 //!
 //! A frame is checked whole before a byte is written ([`check`]), so that an invalid frame never
-//! leaves a half-written file; [`encode`] then writes it batch by batch.
+//! leaves a half-written file; [`encode`] then writes it batch by batch. A file is replaced by
+//! renaming a finished temporary file over it ([`replace_file`]): a failed or interrupted write
+//! leaves the file as it was, and a frame read from it (even mapped) keeps reading its old bytes.
 
 use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::{DataFrame, DataType, PolarsError, StringChunked};
 use polars_arrow::array::{Array, ListArray};
@@ -126,6 +132,38 @@ pub fn encode<E: From<WriteError>>(
         sink(&out)?;
     }
     Ok(())
+}
+
+impl From<WriteError> for io::Error {
+    fn from(error: WriteError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, error.to_string())
+    }
+}
+
+/// Writes `path` whole or not at all: `write` fills a new file beside it, which then replaces it
+/// (with its permissions, if it existed). On any error the new file is removed and `path` is
+/// left as it was.
+pub fn replace_file(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
+    static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}-{}.partial", std::process::id(), TEMPORARY.fetch_add(1, Ordering::Relaxed)));
+    let temporary: PathBuf = path.with_file_name(temporary_name);
+    let result = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&temporary)?;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            file.set_permissions(metadata.permissions())?;
+        }
+        write(&mut file)?;
+        file.flush()?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
 }
 
 /// Appends one record to `out`; on error `out` may hold part of it.

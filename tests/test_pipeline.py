@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import threading
@@ -116,6 +117,36 @@ def test_an_open_file_and_a_stream_report_damage_at_the_same_place(path: pathlib
     assert errors[0] == errors[1] == errors[2]
 
 
+def test_two_threads_taking_batches_of_one_stream_do_not_deadlock(tmp_path: pathlib.Path):
+    # One thread waits for a batch while the reader waits for the GIL to call `.read`; another
+    # asks for the next batch meanwhile: it must wait without holding the GIL. In a child process,
+    # so that a deadlock fails the test rather than the run.
+    code = (
+        "import io, threading, marc_polars as mp\n"
+        "from marc_polars import _native\n"
+        "class Trickle(io.RawIOBase):\n"
+        "    def __init__(self, data): self._data, self._pos = data, 0\n"
+        "    def readable(self): return True\n"
+        "    def readinto(self, buffer):\n"
+        "        n = min(len(buffer), 4096, len(self._data) - self._pos)\n"
+        "        buffer[:n] = self._data[self._pos : self._pos + n]\n"
+        "        self._pos += n\n"
+        "        return n\n"
+        f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
+        "for stream in (Trickle(data), Trickle(data)):\n"
+        "    native = _native.iter_batches([stream], batch_size=50)\n"
+        "    counts = []\n"
+        "    def take():\n"
+        "        counts.append(sum(batch.height for batch in native))\n"
+        "    threads = [threading.Thread(target=take) for _ in range(2)]\n"
+        "    for thread in threads: thread.start()\n"
+        "    for thread in threads: thread.join()\n"
+        "    print(sum(counts))\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert child.stdout.split() == ["4000", "4000"], child.stderr
+
+
 def test_damage_found_while_a_stream_is_still_being_read_is_raised_at_once(tmp_path: pathlib.Path):
     # The reader is then waiting for the GIL to call `.read`: the frame's end must not wait for it
     # with the GIL held. In a child process, so that a hang fails the test rather than the run.
@@ -221,15 +252,39 @@ def test_an_error_ends_the_batches_after_the_good_ones():
         next(batches)
 
 
-def _reader_threads() -> int:
-    """Native reader threads alive in this process (Linux names them marc-polars-reader)."""
+def _thread_names() -> list[str]:
     names = []
     for task in pathlib.Path("/proc/self/task").iterdir():
         try:
-            names.append((task / "comm").read_text())
+            names.append((task / "comm").read_text().strip())
         except FileNotFoundError:  # a thread that ended while the list was read
             continue
-    return sum(1 for name in names if name.startswith("marc-polars-rea"))
+    return names
+
+
+def _reader_threads() -> int:
+    """Native reader threads alive in this process (Linux names them marc-polars-reader)."""
+    return sum(1 for name in _thread_names() if name.startswith("marc-polars-rea"))
+
+
+def _decoding_threads() -> int:
+    """Native decoding threads alive in this process (named marc-polars-0, -1, ...)."""
+    return sum(1 for name in _thread_names() if re.fullmatch(r"marc-polars-\d+", name))
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_threads_of_thread_counts_no_longer_used_end():
+    try:
+        for threads in (2, 3, 4, 5, 6, 3):
+            mp.set_max_threads(threads)
+            assert mp.read_marc(SAMPLE_BYTES).height == 1000
+            # A replaced pool's threads end soon after, not at once.
+            deadline = time.monotonic() + 10
+            while _decoding_threads() > threads and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _decoding_threads() == threads
+    finally:
+        mp.set_max_threads(None)
 
 
 @pytest.mark.skipif(not pathlib.Path("/proc/self/task").exists(), reason="needs Linux /proc")
@@ -248,20 +303,23 @@ def test_breaking_out_early_stops_the_reader(tmp_path: pathlib.Path):
     print(f"first batch and stop: {elapsed:.3f} s")
 
 
-def test_an_injected_panic_becomes_a_python_exception():
-    # Halfway through the sample: past its first hundred records.
-    offset = len(SAMPLE_BYTES) // 2
-    _native._inject_panic(offset)
-    try:
-        with pytest.raises(RuntimeError, match=f"injected panic at byte offset {offset}"):
-            mp.read_marc(mp.SAMPLE)
-        batches = mp.iter_batches(SAMPLE_BYTES, batch_size=100)
-        assert next(batches).height == 100
-        with pytest.raises(RuntimeError, match="injected panic"):
-            list(batches)
-    finally:
-        _native._inject_panic(None)
-    assert mp.read_marc(mp.SAMPLE).height == 1000
+@pytest.mark.skipif(not pathlib.Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_loop_left_early_ends_the_batches_it_was_reading(tmp_path: pathlib.Path):
+    big = tmp_path / "big.mrc"
+    big.write_bytes(SAMPLE_BYTES * 20)
+    before = _reader_threads()
+    batches = mp.iter_batches(big, batch_size=10)
+    for batch in batches:
+        assert _reader_threads() == before + 1
+        break
+    assert _reader_threads() == before
+    with pytest.raises(StopIteration):
+        next(batches)
+    assert list(batches) == []
+    # Taken by next() alone, batches go on until closed; a with block closes them.
+    with mp.iter_batches(big, batch_size=10) as batches:
+        assert [next(batches).height, next(batches).height] == [10, 10]
+    assert list(batches) == [] and _reader_threads() == before
 
 
 class Boom(Exception):
