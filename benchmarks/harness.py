@@ -64,31 +64,54 @@ def machine() -> str:
             f"marc_polars {marc_polars.__version__}, {rustc}")
 
 
-def main(script: str, cases: dict[str, Case], baselines: list[str], doc: str) -> dict[str, dict[str, float]]:
+#: The suffix of a case run by the `--baseline` Python.
+BASELINE = "@baseline"
+
+
+def main(
+    script: str,
+    cases: dict[str, Case],
+    baselines: list[str],
+    doc: str,
+    default_file: Callable[[], str] | None = None,
+) -> dict[str, dict[str, float]]:
     """Parses the command line; in a child, runs one case; else runs them all and prints a table.
-    Returns the median seconds of each case, of first runs and of warm runs (empty in a child)."""
+    Returns the median seconds of each case, of first runs and of warm runs (empty in a child).
+    `default_file` makes the file read when `--file` is not given (BooksAll otherwise)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--file", help="MARC file (default: BooksAll, fetched and cached)")
     parser.add_argument("--case", choices=sorted(cases), help=argparse.SUPPRESS)
     parser.add_argument("--cases", default=",".join(cases), help="comma-separated subset of cases")
     parser.add_argument("--warm", action="store_true", help="also time a second run in the same process")
+    parser.add_argument(
+        "--baseline",
+        metavar="PYTHON",
+        help=f"also run each case with this Python, where another version of marc_polars is installed "
+        f"(say, the last release): those cases are named <case>{BASELINE}",
+    )
     args = parser.parse_args()
     if args.file is None:
-        from benchmarks.fetch_data import booksall
+        if default_file is not None:
+            args.file = default_file()
+        else:
+            from benchmarks.fetch_data import booksall
 
-        args.file = str(booksall())
+            args.file = str(booksall())
     if args.case:
         print(json.dumps(run_one(cases[args.case][1], args.file, args.warm)))
         return {"first": {}, "warm": {}}
 
-    names = args.cases.split(",")
+    chosen = args.cases.split(",")
+    names = chosen + ([name + BASELINE for name in chosen] if args.baseline else [])
     size = os.path.getsize(args.file)
     runs: dict[str, list[dict]] = {name: [] for name in names}
     for rep in range(args.repeat):
         for name in names:
-            env = {**os.environ, **cases[name][0]}
-            command = [sys.executable, script, "--case", name, "--file", args.file] + ["--warm"] * args.warm
+            case = name.removesuffix(BASELINE)
+            python = args.baseline if name.endswith(BASELINE) else sys.executable
+            env = {**os.environ, **cases[case][0]}
+            command = [python, script, "--case", case, "--file", args.file] + ["--warm"] * args.warm
             out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
             runs[name].append(json.loads(out))
             print(f"# rep {rep + 1}/{args.repeat} {name}: {runs[name][-1]['seconds']:.3f} s", file=sys.stderr)
@@ -98,9 +121,15 @@ def main(script: str, cases: dict[str, Case], baselines: list[str], doc: str) ->
     records = runs[names[0]][0]["records"]
     print(f"File: {Path(args.file).name}, {records:,} records, {size / 1e6:.1f} MB. Median of {args.repeat} runs.\n")
     print(f"Machine: {machine()}\n")
+    if args.baseline:
+        where = subprocess.run(
+            [args.baseline, "-c", "import marc_polars, os; print(os.path.dirname(marc_polars.__file__))"],
+            capture_output=True, text=True, cwd="/",
+        ).stdout.strip()
+        print(f"Cases named <case>{BASELINE} ran with {args.baseline}, marc_polars from {where}.\n")
     present = [b for b in baselines if b in median]
-    print("| case | seconds | records/s | MB/s | " + " | ".join(f"x {b}" for b in present)
-          + " | peak RSS (MB) | RSS / file |" + (" warm seconds | warm MB/s |" if warm else ""))
+    print("| case | seconds | records/s | MB/s |" + "".join(f" x {b} |" for b in present)
+          + " peak RSS (MB) | RSS / file |" + (" warm seconds | warm MB/s |" if warm else ""))
     print("|---|---|---|---|" + "---|" * len(present) + "---|---|" + ("---|---|" if warm else ""))
     for name in names:
         seconds = median[name]

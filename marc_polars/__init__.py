@@ -14,7 +14,7 @@ from importlib.metadata import version as _version
 
 from marc_polars import exceptions
 from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, BatchReader, iter_batches, read_marc, scan_marc
-from marc_polars._report import ReadReport
+from marc_polars._report import ReadReport, Repair
 from marc_polars._write import write_marc
 from marc_polars._namespace import MarcExpr
 from marc_polars._threads import max_threads, set_max_threads
@@ -48,6 +48,7 @@ __all__ = [
     "MarcError",
     "MarcExpr",
     "ReadReport",
+    "Repair",
     "__version__",
     "exceptions",
     "iter_batches",

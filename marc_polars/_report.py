@@ -42,7 +42,7 @@ class ReadReport:
     ``on_error="collect"``, the sound records, the ``raw`` bytes of the damaged ones and the junk.
     """
 
-    #: Rows made: sound records, and damaged ones under ``on_error="collect"``.
+    #: Rows made: sound records, and damaged ones under ``on_error="collect"`` and ``"repair"``.
     rows: int = 0
     #: Damaged records kept as rows (``on_error="collect"``, or ``"repair"`` where no repair reads
     #: them).

@@ -164,7 +164,8 @@ def summary(args: argparse.Namespace) -> int:
 def replacing(path: str) -> Iterator[str]:
     """A temporary file beside `path` to write, which replaces `path` once written whole: a failed
     or interrupted conversion leaves `path` as it was (the file it reads, say)."""
-    folder, name = os.path.split(os.path.abspath(path))
+    path = os.path.realpath(path)  # a symbolic link is followed: the file it points to is replaced
+    folder, name = os.path.split(path)
     descriptor, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=folder)
     os.close(descriptor)
     try:

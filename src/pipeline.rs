@@ -1,12 +1,15 @@
 //! The reading pipeline: a reader thread cuts sources into chunks of whole records, a rayon pool
 //! decodes each chunk into a DataFrame batch, and [`Batches`] hands the batches out in input order.
 //!
-//! A source all in memory (bytes, a mapped file) read whole is not framed by the reader: it is cut
-//! into spans at guessed record starts, and each decoding thread frames its span before decoding
-//! it (see [`Whole`]). [`Ordered`] checks each guess in input order against where the span before
-//! ended, numbers the span's records from there (a span learns the number of its first record only
-//! then), and frames and decodes again, on its own thread, a span whose guess was wrong. The reader
-//! then takes hardly any time of the threads that decode (BENCHMARKS.md).
+//! A source that can be read at any offset (bytes, a regular file, a mapped one) and is read
+//! without a limit on the records is not framed by the reader: it is cut into spans at guessed
+//! record starts, and each decoding thread reads (a file: into memory the span owns) and frames its
+//! span before decoding it (see [`Whole`]). [`Ordered`] checks each guess in input order against
+//! where the span before ended, numbers the span's records from there (a span learns the number of
+//! its first record only then), and frames and decodes again, on its own thread, a span whose guess
+//! was wrong. The reader then takes hardly any time of the threads that decode (BENCHMARKS.md), and
+//! copying a file's bytes is spread over them. [`Batches`] cuts the batches of spans to the batch
+//! size.
 //!
 //! Memory stays bounded: the reader takes a permit from a bounded channel before each chunk and the
 //! consumer gives it back as it takes each batch, so at most `threads + 1` chunks are read ahead
@@ -40,9 +43,9 @@ pub struct ReadOptions {
     pub chunk_size: usize,
     /// Records per batch at most.
     pub batch_size: usize,
-    /// Map files into memory instead of reading them: no copy, and the frame's strings point into
-    /// the page cache. For reads that keep every record anyway; a streaming read would keep
-    /// every page it touched resident.
+    /// Map files into memory instead of reading them into memory the batches own: no copy, but
+    /// the frame's strings point into the page cache, so what is made of a file then changes (or
+    /// crashes the process, if it is truncated) when the file does.
     pub map_files: bool,
     pub framing: Framing,
 }
@@ -134,6 +137,9 @@ impl Decoder for FrameDecoder {
         for note in &mut report.repairs {
             note.record += first_record;
         }
+        if let Some(error) = &mut report.stopped_by {
+            error.record += first_record;
+        }
         if report.collected.is_empty() {
             return Ok(());
         }
@@ -180,7 +186,11 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
         }
         let error = damage.locate(source_name, number, record_offset);
         match projection.on_error {
-            OnError::Raise => return Err(error),
+            OnError::Raise => {
+                // The rows before it are handed out, then its error.
+                report.stopped_by = Some(error);
+                break;
+            }
             OnError::Skip => report.skipped.push(error),
             OnError::Collect | OnError::Repair => {
                 builder.push_damaged(record.start, record.end, &error);
@@ -265,8 +275,9 @@ impl<D: Decoder> Reader<D> {
     fn run(self, sources: Vec<Source>) {
         let mut seq = 0;
         let mut remaining = self.options.n_rows;
-        // Spans frame as `Framing::Resync` does, and hold as many records as they find.
-        let spans = self.options.framing == Framing::Resync && remaining.is_none() && self.options.batch_size == usize::MAX;
+        // Spans frame as `Framing::Resync` does, and hold as many records as they find (`Batches`
+        // cuts them to the batch size); a limit needs the records counted as they are framed.
+        let spans = self.options.framing == Framing::Resync && remaining.is_none();
         for (index, source) in sources.into_iter().enumerate() {
             if remaining == Some(0) {
                 return;
@@ -410,8 +421,14 @@ pub struct Batches {
     report: Arc<Mutex<Report>>,
     /// Batches are merged up to this many rows (see [`batches`]).
     merge_rows: usize,
+    /// Batches are cut to at most this many rows.
+    max_rows: usize,
     /// A batch (or the error) read ahead while merging, which did not fit.
     held: Option<Result<(DataFrame, Report), ReadError>>,
+    /// The rows of a batch past `max_rows`, handed out next.
+    rest: Option<DataFrame>,
+    /// The error of the damaged record that stopped the read, handed out after the rows before it.
+    stopped: Option<ReadError>,
 }
 
 impl Batches {
@@ -420,8 +437,30 @@ impl Batches {
         self.report.clone()
     }
 
-    fn tally(&self, report: Report) {
+    /// The next batch as decoded, or the error, or the end.
+    fn fetch(&mut self) -> Option<Result<(DataFrame, Report), ReadError>> {
+        self.held.take().or_else(|| self.ordered.next())
+    }
+
+    /// Takes a batch: its report is tallied, and if a damaged record stopped it, the read stops
+    /// there, its error handed out next.
+    fn accept(&mut self, batch: DataFrame, mut report: Report) -> DataFrame {
+        if let Some(error) = report.stopped_by.take() {
+            self.stopped = Some(error.into());
+            self.ordered.stop();
+        }
         self.report.lock().unwrap_or_else(|e| e.into_inner()).absorb(report);
+        batch
+    }
+
+    /// `batch` cut to `max_rows`, the rest kept for the next call.
+    fn cut(&mut self, batch: DataFrame) -> DataFrame {
+        if batch.height() <= self.max_rows {
+            return batch;
+        }
+        let (head, rest) = batch.split_at(self.max_rows as i64);
+        self.rest = Some(rest);
+        head
     }
 }
 
@@ -433,7 +472,10 @@ pub fn batches(sources: Vec<Source>, options: &ReadOptions) -> Result<Batches, R
         // `batch_size`, they cost fewer round trips to Python. Lossless batches hold their input,
         // so they stay one chunk each and memory stays bounded.
         merge_rows: if options.projection.fields { 0 } else { options.batch_size },
+        max_rows: options.batch_size.max(1),
         held: None,
+        rest: None,
+        stopped: None,
         report: Arc::default(),
     })
 }
@@ -474,6 +516,12 @@ pub fn decode_in_order<D: Decoder>(sources: Vec<Source>, options: &ReadOptions, 
 }
 
 impl<T: Send + 'static> Ordered<T> {
+    /// Ends the results here: the reader and the decodes queued stop.
+    fn stop(&mut self) {
+        self.finished = true;
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
     /// Waits for the reader thread; its panic, if any, becomes an error.
     fn join_reader(&mut self) -> Result<(), ReadError> {
         match self.reader.take().map(JoinHandle::join) {
@@ -522,17 +570,20 @@ impl Iterator for Batches {
     type Item = Result<DataFrame, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut merged = match self.held.take().or_else(|| self.ordered.next())? {
-            Ok((batch, report)) => {
-                self.tally(report);
-                batch
-            }
+        if let Some(rest) = self.rest.take() {
+            return Some(Ok(self.cut(rest)));
+        }
+        if let Some(error) = self.stopped.take() {
+            return Some(Err(error));
+        }
+        let mut merged = match self.fetch()? {
+            Ok((batch, report)) => self.accept(batch, report),
             Err(error) => return Some(Err(error)),
         };
-        while merged.height() < self.merge_rows {
-            match self.ordered.next() {
+        while merged.height() < self.merge_rows && self.stopped.is_none() {
+            match self.fetch() {
                 Some(Ok((batch, report))) if merged.height() + batch.height() <= self.merge_rows => {
-                    self.tally(report);
+                    let batch = self.accept(batch, report);
                     if let Err(error) = merged.vstack_mut_owned(batch) {
                         return Some(Err(error.into()));
                     }
@@ -544,7 +595,10 @@ impl Iterator for Batches {
                 None => break,
             }
         }
-        Some(Ok(merged))
+        if merged.height() == 0 && self.stopped.is_some() {
+            return self.stopped.take().map(Err);
+        }
+        Some(Ok(self.cut(merged)))
     }
 }
 
@@ -598,10 +652,8 @@ impl<T: Send + 'static> Drop for Ordered<T> {
 }
 
 /// Reads every source, one after another, into one DataFrame (one chunk of it per batch).
-/// Files are mapped into memory: the frame keeps all of their text anyway.
 pub fn read_frame(sources: Vec<Source>, options: &ReadOptions) -> Result<DataFrame, ReadError> {
-    let options = ReadOptions { map_files: true, ..options.clone() };
-    collect(&mut batches(sources, &options)?, &options.projection)
+    collect(&mut batches(sources, options)?, &options.projection)
 }
 
 /// All the batches as one DataFrame (one chunk of it per batch), with `projection`'s schema even
@@ -635,7 +687,8 @@ mod tests {
                 .unwrap()
                 .map(|batch| batch.unwrap().height())
                 .collect();
-            assert_eq!(heights, [2, 2, 2, 2, 1, 2], "threads {threads}");
+            // Parts of three records, each cut to the batch size.
+            assert_eq!(heights, [2, 1, 2, 1, 2, 1, 2], "threads {threads}");
         }
     }
 

@@ -46,7 +46,7 @@ pub enum RepairKind {
     /// Text after the indicators before any subfield delimiter: kept as a subfield of code
     /// [`TEXT_BEFORE_SUBFIELD_CODE`].
     TextBeforeSubfield,
-    /// An indicator that is not ASCII in a MARC-8 record: read as U+FFFD.
+    /// An indicator that is not ASCII in a MARC-8 or Latin-1 record: read as U+FFFD.
     IndicatorReplaced,
     /// A subfield code that is not ASCII: read as pymarc reads it, the first ASCII character of
     /// the subfield decomposed (the letter a diacritic decorates, say).
@@ -336,16 +336,15 @@ impl Text<'_> {
         }
     }
 
-    /// The character that starts at `at` as an indicator or a subfield code reads it, and the
-    /// bytes it takes: ASCII as it is; in UTF-8 one character (U+FFFD for bytes that are none);
-    /// in MARC-8, where these are ASCII, U+FFFD; in Latin-1 the byte's character.
+    /// The character that starts at `at` as an indicator reads it, and the bytes it takes: ASCII
+    /// as it is; in UTF-8 one character (U+FFFD for bytes that are none); in MARC-8 and Latin-1,
+    /// where indicators are ASCII, U+FFFD.
     fn character(&self, at: usize, end: usize, replaced: RepairKind, repairs: &mut Repairs) -> (char, usize) {
         let byte = self.record[at];
         if byte.is_ascii() {
             return (char::from(byte), 1);
         }
         match self.codec {
-            TextCodec::Latin1 => (char::from(byte), 1),
             TextCodec::Utf8 => {
                 let bytes = &self.record[at..end.min(at + 4)];
                 let valid = match std::str::from_utf8(bytes) {
@@ -360,7 +359,7 @@ impl Text<'_> {
                     }
                 }
             }
-            TextCodec::Marc8 { .. } => {
+            TextCodec::Marc8 { .. } | TextCodec::Latin1 => {
                 repairs.note(replaced, at, || format!("byte {at} (0x{byte:02X}) is not ASCII"));
                 (char::REPLACEMENT_CHARACTER, 1)
             }
@@ -442,4 +441,106 @@ fn subfield_code(subfield: &[u8]) -> Option<(char, usize)> {
 
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iso2709::tests::{build, sample};
+
+    /// The repaired text of `record` as (leader, [(tag, content)]), and the codes of its repairs.
+    fn repaired(record: &[u8], codec: TextCodec) -> Result<(String, Vec<(String, String)>, Vec<&'static str>), Damage> {
+        let (mut out, mut spans) = (Vec::new(), Vec::new());
+        let repairs = repair(record, codec, Some(TextCodec::Marc8 { nfc: false }), &mut out, &mut spans)?;
+        let text = String::from_utf8(out).expect("UTF-8");
+        let fields = spans.iter().map(|s| (text[s.tag_at..s.tag_at + 3].to_string(), text[s.start..s.start + s.len].to_string())).collect();
+        Ok((text[..LEADER_LEN].to_string(), fields, repairs.0.iter().map(|r| r.kind.code()).collect()))
+    }
+
+    #[test]
+    fn a_sound_record_reads_as_it_is_with_no_repair() {
+        let (leader, fields, codes) = repaired(&sample(), TextCodec::Utf8).unwrap();
+        assert_eq!(leader.as_bytes(), &sample()[..24]);
+        assert_eq!(fields[1], ("245".to_string(), "10\x1faA title /\x1fcby me.".to_string()));
+        assert!(codes.is_empty());
+    }
+
+    #[test]
+    fn the_base_address_is_the_one_that_finds_every_field() {
+        let record = sample();
+        let base = parse_digits(&record[12..17]).unwrap();
+        // Wrong base address, right directory terminator.
+        let mut wrong = record.clone();
+        wrong[12..17].copy_from_slice(format!("{:05}", base + 7).as_bytes());
+        let (_, fields, codes) = repaired(&wrong, TextCodec::Utf8).unwrap();
+        assert_eq!((fields.len(), codes), (3, vec!["base_address"]));
+        // Right base address, the directory's terminator another byte: read by the base address.
+        let mut unterminated = record.clone();
+        unterminated[base - 1] = SUBFIELD_DELIMITER;
+        let (_, fields, codes) = repaired(&unterminated, TextCodec::Utf8).unwrap();
+        assert_eq!((fields.len(), codes), (3, vec!["directory_terminator"]));
+    }
+
+    #[test]
+    fn fields_are_read_from_terminator_to_terminator_when_the_lengths_lie() {
+        let record = build(b"00000nam a2200000 a 4500", &[("245", "10\x1faΚαλημέρα".as_bytes()), ("500", b"  \x1faNote")]);
+        // The first field's length counts characters, not bytes: 7 fewer.
+        let mut lying = record.clone();
+        let length = parse_digits(&lying[27..31]).unwrap();
+        lying[27..31].copy_from_slice(format!("{:04}", length - 7).as_bytes());
+        let (_, fields, codes) = repaired(&lying, TextCodec::Utf8).unwrap();
+        assert_eq!(fields[0].1, "10\x1faΚαλημέρα");
+        assert_eq!(fields[1].1, "  \x1faNote");
+        assert_eq!(codes, ["field_bounds"]);
+    }
+
+    #[test]
+    fn indicators_are_padded_or_cut_and_text_before_a_delimiter_is_kept() {
+        let record = build(
+            b"00000nam a2200000 a 4500",
+            &[("100", b"1\x1faOne"), ("245", b"100\x1faThree"), ("500", b"  A note with no delimiter"), ("600", b"")],
+        );
+        let (_, fields, codes) = repaired(&record, TextCodec::Utf8).unwrap();
+        let contents: Vec<&str> = fields.iter().map(|(_, content)| content.as_str()).collect();
+        assert_eq!(contents, ["1 \x1faOne", "10\x1faThree", "  \x1f@A note with no delimiter", "  "]);
+        assert_eq!(codes, ["missing_indicators", "extra_indicators", "text_before_subfield"]);
+    }
+
+    #[test]
+    fn indicators_and_codes_that_are_not_ascii_are_replaced_in_marc8_and_latin1() {
+        let record = build(b"00000nam  2200000   4500", &[("082", b"\xb2 \x1fa020"), ("260", b"  \x1f\xe2bParis")]);
+        for codec in [TextCodec::Marc8 { nfc: false }, TextCodec::Latin1] {
+            let (_, fields, codes) = repaired(&record, codec).unwrap();
+            assert_eq!(fields[0].1, "\u{FFFD} \x1fa020");
+            // pymarc's reading of a code that is not ASCII: the letter its diacritic decorates.
+            assert!(fields[1].1.starts_with("  \x1fa"), "{:?}", fields[1].1);
+            assert_eq!(codes, ["indicator_replaced", "subfield_code_replaced"], "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn leader_positions_marc21_fixes_are_set_and_others_filled() {
+        let mut record = sample();
+        record[10] = b'0';
+        record[21] = 0xA0;
+        record[17] = 0xC3;
+        let (leader, _, codes) = repaired(&record, TextCodec::Utf8).unwrap();
+        assert_eq!(&leader[10..12], "22");
+        assert_eq!(&leader[20..24], "4500");
+        assert_eq!(&leader[17..18], "|");
+        assert_eq!(codes, ["leader_counts", "leader_entry_map", "leader_fill"]);
+    }
+
+    #[test]
+    fn a_record_whose_fields_cannot_be_found_is_not_repaired() {
+        let mut record = sample();
+        // The directory is not whole entries, and no terminator ends one.
+        record.insert(30, b'9');
+        let base = parse_digits(&record[12..17]).unwrap();
+        record[12..17].copy_from_slice(format!("{:05}", base + 1).as_bytes());
+        let (mut out, mut spans) = (b"kept".to_vec(), Vec::new());
+        assert!(repair(&record, TextCodec::Utf8, None, &mut out, &mut spans).is_err());
+        assert_eq!(out, b"kept");
+        assert!(repair(&sample()[..40], TextCodec::Utf8, None, &mut out, &mut spans).is_err(), "cut short");
+    }
 }

@@ -41,6 +41,9 @@ pub struct Report {
     pub junk: Vec<Junk>,
     /// Input bytes read: records, damaged or not, and padding.
     pub bytes: u64,
+    /// Under `on_error="raise"`, the damaged record that ended the part read: what is reported
+    /// stops before it.
+    pub stopped_by: Option<MarcError>,
 }
 
 impl Report {

@@ -141,10 +141,13 @@ impl From<WriteError> for io::Error {
 }
 
 /// Writes `path` whole or not at all: `write` fills a new file beside it, which then replaces it
-/// (with its permissions, if it existed). On any error the new file is removed and `path` is
-/// left as it was.
+/// (with its permissions, if it existed; the file a symbolic link points to, if it is one). On
+/// any error the new file is removed and `path` is left as it was.
 pub fn replace_file(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
     static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+    // A symbolic link is followed, as opening the path to write it would: its target is replaced.
+    let resolved = std::fs::canonicalize(path);
+    let path = resolved.as_deref().unwrap_or(path);
     let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
     let mut temporary_name = std::ffi::OsString::from(".");
     temporary_name.push(name);

@@ -120,3 +120,12 @@ def test_write_marc_keeps_the_permissions_of_the_file_it_replaces(tmp_path: Path
     path.chmod(0o640)
     mp.write_marc(mp.read_marc(path).head(3), path)
     assert path.stat().st_mode & 0o777 == 0o640 and mp.read_marc(path).height == 3
+
+
+def test_a_symbolic_link_is_followed_and_its_target_replaced(tmp_path: Path):
+    target = tmp_path / "catalogue.mrc"
+    shutil.copy(mp.SAMPLE, target)
+    link = tmp_path / "link.mrc"
+    link.symlink_to(target)
+    mp.write_marc(mp.read_marc(link).head(2), link)
+    assert link.is_symlink() and mp.read_marc(target).height == 2

@@ -16,7 +16,7 @@ import pymarc
 import pytest
 
 import marc_polars as mp
-from marc_polars import exceptions
+from marc_polars import _native, exceptions
 
 from conftest import DATA, MARC8, fetch_data
 
@@ -113,6 +113,23 @@ UNREADABLE: dict[str, tuple[int, int]] = {
 }
 
 
+@pytest.mark.parametrize("name", sorted(UNREADABLE))
+def test_an_unreadable_marc8_byte_is_named_by_its_offset_in_the_record(name: str):
+    data = (DATA / "marc8" / name).read_bytes()
+    with pytest.raises(exceptions.InvalidEncoding) as info:
+        mp.read_marc(data)
+    error = info.value
+    record = data[error.byte_offset :]
+    at = error.offset_in_record
+    assert f"at byte {at} of the record" in str(error)
+    # The offset counts from the record's first byte, not from the value that holds it: the value
+    # around it, decoded on its own, fails that many bytes into it.
+    start = max(record.rfind(b"\x1f", 0, at) + 2, record.rfind(b"\x1e", 0, at) + 1)
+    end = min(i for i in (record.find(b"\x1f", at), record.find(b"\x1e", at)) if i >= 0)
+    _, problems, _, _ = _native.marc8_to_unicode(record[start:end])
+    assert start + problems[0][0] == at
+
+
 def test_a_marc8_file_decodes_to_its_utf8_twin():
     # marc4j's converter, which made this twin, composes to NFC and writes spanning marks.
     marc8 = mp.read_marc(DATA / "marc8" / "marc4j__brkrtest.mrc", nfc=True)
@@ -172,9 +189,11 @@ def test_the_sample_converted_to_marc8_reads_as_the_sample():
 
 #: Characters YAZ's MARC-8 encoder, which makes the MARC-8 twin of BooksAll, does not write as
 #: MARC-8's tables have them: U+3013 GETA MARK is written as EACC 0x6F7624, which LC's table reads
-#: as U+E8B0 (U+3013 is only that code's <alt>); 精 (EACC 0x215061) and 逸 (0x215C32) are not
-#: written at all (YAZ's own reading of its twin lacks them too).
-YAZ_ENCODES_OTHERWISE = frozenset("\u3013\u7cbe\u9038")
+#: as U+E8B0 (U+3013 is only that code's <alt>); the compatibility ideographs U+FA1D and U+FA25,
+#: which older tables (pymarc's among them) give for EACC 0x215061 and 0x215C32 where LC's tables
+#: now have 精 U+7CBE and 逸 U+9038, are not written at all (YAZ's own reading of its twin lacks them
+#: too).
+YAZ_ENCODES_OTHERWISE = frozenset("\u3013\ufa1d\ufa25")
 
 
 def marc8_repertoire() -> frozenset[str]:

@@ -117,6 +117,21 @@ def test_an_open_file_and_a_stream_report_damage_at_the_same_place(path: pathlib
     assert errors[0] == errors[1] == errors[2]
 
 
+#: For a child process: a stream that gives 4 KiB per `.read`, so that the reader is nearly always in
+#: one, waiting for the GIL.
+TRICKLE = (
+    "import io\n"
+    "class Trickle(io.RawIOBase):\n"
+    "    def __init__(self, data): self._data, self._pos = data, 0\n"
+    "    def readable(self): return True\n"
+    "    def readinto(self, buffer):\n"
+    "        n = min(len(buffer), 4096, len(self._data) - self._pos)\n"
+    "        buffer[:n] = self._data[self._pos : self._pos + n]\n"
+    "        self._pos += n\n"
+    "        return n\n"
+)
+
+
 def test_two_threads_taking_batches_of_one_stream_do_not_deadlock(tmp_path: pathlib.Path):
     # One thread waits for a batch while the reader waits for the GIL to call `.read`; another
     # asks for the next batch meanwhile: it must wait without holding the GIL. In a child process,
@@ -124,15 +139,8 @@ def test_two_threads_taking_batches_of_one_stream_do_not_deadlock(tmp_path: path
     code = (
         "import io, threading, marc_polars as mp\n"
         "from marc_polars import _native\n"
-        "class Trickle(io.RawIOBase):\n"
-        "    def __init__(self, data): self._data, self._pos = data, 0\n"
-        "    def readable(self): return True\n"
-        "    def readinto(self, buffer):\n"
-        "        n = min(len(buffer), 4096, len(self._data) - self._pos)\n"
-        "        buffer[:n] = self._data[self._pos : self._pos + n]\n"
-        "        self._pos += n\n"
-        "        return n\n"
-        f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
+        + TRICKLE
+        + f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
         "for stream in (Trickle(data), Trickle(data)):\n"
         "    native = _native.iter_batches([stream], batch_size=50)\n"
         "    counts = []\n"
@@ -152,15 +160,8 @@ def test_damage_found_while_a_stream_is_still_being_read_is_raised_at_once(tmp_p
     # with the GIL held. In a child process, so that a hang fails the test rather than the run.
     code = (
         "import io, marc_polars as mp\n"
-        "class Trickle(io.RawIOBase):\n"  # 4 KiB per `.read`: the reader is nearly always in one
-        "    def __init__(self, data): self._data, self._pos = data, 0\n"
-        "    def readable(self): return True\n"
-        "    def readinto(self, buffer):\n"
-        "        n = min(len(buffer), 4096, len(self._data) - self._pos)\n"
-        "        buffer[:n] = self._data[self._pos : self._pos + n]\n"
-        "        self._pos += n\n"
-        "        return n\n"
-        f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
+        + TRICKLE
+        + f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
         "try:\n"
         "    mp.read_marc(Trickle(b'99999' + data[5:]), on_error='raise')\n"
         "except mp.exceptions.MarcError as error:\n"
