@@ -307,7 +307,7 @@ def test_breaking_out_early_stops_the_reader(tmp_path: pathlib.Path):
 @pytest.mark.skipif(not pathlib.Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_a_loop_left_early_ends_the_batches_it_was_reading(tmp_path: pathlib.Path):
     big = tmp_path / "big.mrc"
-    big.write_bytes(SAMPLE_BYTES * 20)
+    big.write_bytes(SAMPLE_BYTES * 100)  # far more parts than are read ahead: the reader waits
     before = _reader_threads()
     batches = mp.iter_batches(big, batch_size=10)
     for batch in batches:
