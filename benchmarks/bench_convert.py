@@ -58,8 +58,15 @@ def script(name: str) -> str:
 Command = Callable[[Path, Path], list[str]]
 CASES: dict[str, Command] = {
     "marc-polars lossless": lambda src, out: [script("marc-polars"), "convert", str(src), "-o", str(out)],
-    "marc-polars bibliographic": lambda src, out: [script("marc-polars"), "convert", str(src), "-o", str(out),
-                                                   "--preset", "bibliographic"],
+    "marc-polars bibliographic": lambda src, out: [
+        script("marc-polars"),
+        "convert",
+        str(src),
+        "-o",
+        str(out),
+        "--preset",
+        "bibliographic",
+    ],
     "marctable": lambda src, out: [script("marctable"), "parquet", str(src), str(out)],
 }
 BASELINE = "marctable"
@@ -77,8 +84,10 @@ def require_marctable() -> None:
     except importlib.metadata.PackageNotFoundError:
         sys.exit(f"marctable is not installed: pip install marctable=={MARCTABLE_VERSION}")
     if version != MARCTABLE_VERSION:
-        sys.exit(f"marctable {version} is installed, this benchmark pins {MARCTABLE_VERSION}: "
-                 f"pip install marctable=={MARCTABLE_VERSION}")
+        sys.exit(
+            f"marctable {version} is installed, this benchmark pins {MARCTABLE_VERSION}: "
+            f"pip install marctable=={MARCTABLE_VERSION}"
+        )
 
 
 def count_records(path: Path, limit: int | None = None) -> tuple[int, int]:
@@ -153,15 +162,19 @@ def main() -> None:
 
     median = {name: statistics.median(r.seconds for r in runs[name]) for name in CASES}
     which = "first " if args.n_records is not None else ""
-    print(f"File: {args.file.name}, {which}{records:,} records, {size / 1e6:.1f} MB. "
-          f"Median of {args.repeat} runs (marctable: {args.marctable_repeat}).\n")
+    print(
+        f"File: {args.file.name}, {which}{records:,} records, {size / 1e6:.1f} MB. "
+        f"Median of {args.repeat} runs (marctable: {args.marctable_repeat}).\n"
+    )
     print(f"Machine: {harness.machine()}, marctable {MARCTABLE_VERSION}\n")
     print(f"| case | seconds | MB/s | records/s | peak RSS (MB) | output (MB) | rows | x {BASELINE} |")
     print("|---|---|---|---|---|---|---|---|")
     for name, seconds in median.items():
         rss = max(r.peak_rss for r in runs[name])
-        print(f"| {name} | {seconds:.3f} | {size / 1e6 / seconds:,.1f} | {records / seconds:,.0f} | {rss / 1e6:,.0f} "
-              f"| {output_mb[name]:,.1f} | {rows[name]:,} | {median[BASELINE] / seconds:.2f}x |")
+        print(
+            f"| {name} | {seconds:.3f} | {size / 1e6 / seconds:,.1f} | {records / seconds:,.0f} | {rss / 1e6:,.0f} "
+            f"| {output_mb[name]:,.1f} | {rows[name]:,} | {median[BASELINE] / seconds:.2f}x |"
+        )
     wrong = [f"{name}: {n:,} rows" for name, n in rows.items() if n != records]
     if wrong:
         sys.exit(f"\nExpected {records:,} rows in every output; " + "; ".join(wrong))

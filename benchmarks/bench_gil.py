@@ -72,11 +72,11 @@ def main() -> None:
     cores = os.cpu_count() or 1
     runs: dict[int, list[dict[str, float]]] = {cores: [], 1: []}
     for rep in range(args.repeat):
-        for threads in runs:
+        for threads, measured in runs.items():
             command = [sys.executable, __file__, "--file", args.file, "--threads", str(threads)]
             out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-            runs[threads].append(json.loads(out))
-            print(f"# rep {rep + 1}/{args.repeat} {threads} thread(s): {runs[threads][-1]}", file=sys.stderr)
+            measured.append(json.loads(out))
+            print(f"# rep {rep + 1}/{args.repeat} {threads} thread(s): {measured[-1]}", file=sys.stderr)
     print(f"Median of {args.repeat} runs. Machine: {harness.machine()}\n")
     print("| read_marc threads | read seconds | counts/s alone | counts/s during the read | share |")
     print("|---|---|---|---|---|")

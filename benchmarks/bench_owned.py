@@ -60,6 +60,7 @@ if __name__ == "__main__":
     medians = harness.main(__file__, CASES, ["read_marc_memory_map"], __doc__)["first"]
     for case in ("read_marc", "iter_batches", "scan_3_specs"):
         if {case, f"{case}_memory_map"} <= medians.keys():
-            print(f"{case}: owned memory at {medians[f'{case}_memory_map'] / medians[case]:.0%} of the speed of memory_map=True")
+            share = medians[f"{case}_memory_map"] / medians[case]
+            print(f"{case}: owned memory at {share:.0%} of the speed of memory_map=True")
         if {case, case + harness.BASELINE} <= medians.keys():
             print(f"{case}: at {medians[case + harness.BASELINE] / medians[case]:.0%} of the baseline's speed")

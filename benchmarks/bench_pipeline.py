@@ -74,14 +74,16 @@ def read_one_record_per_call(path: str) -> pl.DataFrame:
 def read_bytes(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    data = open(path, "rb").read()
+    with open(path, "rb") as file:
+        data = file.read()
     return mp.read_marc(data)
 
 
 def read_bytearray(path: str) -> pl.DataFrame:
     import marc_polars as mp
 
-    data = bytearray(open(path, "rb").read())
+    with open(path, "rb") as file:
+        data = bytearray(file.read())
     return mp.read_marc(data)
 
 
@@ -119,8 +121,12 @@ if __name__ == "__main__":
     medians = harness.main(__file__, CASES, ["path_1_thread", "path"], __doc__)
     for run, median in medians.items():
         if {"path", "path_1_thread", "file_object"} <= median.keys():
-            print(f"\n{run} runs: all threads vs 1 thread {median['path_1_thread'] / median['path']:.2f}x; "
-                  f"file object at {median['path'] / median['file_object']:.0%} of path throughput")
+            print(
+                f"\n{run} runs: all threads vs 1 thread {median['path_1_thread'] / median['path']:.2f}x; "
+                f"file object at {median['path'] / median['file_object']:.0%} of path throughput"
+            )
         if {"path", "file_object_read_calls"} <= median.keys():
-            print(f"{run} runs: file object read by .read calls at "
-                  f"{median['path'] / median['file_object_read_calls']:.0%} of path throughput")
+            print(
+                f"{run} runs: file object read by .read calls at "
+                f"{median['path'] / median['file_object_read_calls']:.0%} of path throughput"
+            )

@@ -26,12 +26,14 @@ def pymarc_frame(path: str) -> pl.DataFrame:
                     fields.append({"tag": f.tag, "ind1": None, "ind2": None, "data": f.data, "subfields": None})
                 else:
                     subfields = [{"code": s.code, "value": s.value} for s in f.subfields]
-                    fields.append({"tag": f.tag, "ind1": f.indicator1, "ind2": f.indicator2, "data": None,
-                                   "subfields": subfields})
+                    fields.append(
+                        {"tag": f.tag, "ind1": f.indicator1, "ind2": f.indicator2, "data": None, "subfields": subfields}
+                    )
             rows.append({"leader": str(record.leader), "fields": fields})
     subfield = pl.Struct({"code": pl.String, "value": pl.String})
-    field = pl.Struct({"tag": pl.String, "ind1": pl.String, "ind2": pl.String, "data": pl.String,
-                       "subfields": pl.List(subfield)})
+    field = pl.Struct(
+        {"tag": pl.String, "ind1": pl.String, "ind2": pl.String, "data": pl.String, "subfields": pl.List(subfield)}
+    )
     return pl.DataFrame(rows, schema={"leader": pl.String, "fields": pl.List(field)})
 
 

@@ -10,9 +10,9 @@ fresh process; the cases are interleaved and repeated, and the median is reporte
 
 from __future__ import annotations
 
-import harness
-
 import marc_polars.pymarc as shim
+
+import harness
 
 
 def _titles(reader) -> int:

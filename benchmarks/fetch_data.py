@@ -33,8 +33,19 @@ def cache_dir() -> Path:
 def _fetch_sdist(into: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"pymarc=={PYMARC_VERSION}", "-d", tmp],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"pymarc=={PYMARC_VERSION}",
+                "-d",
+                tmp,
+            ],
             check=True,
         )
         (sdist,) = Path(tmp).glob("pymarc-*.tar.gz")
@@ -72,7 +83,8 @@ def booksall_marc8() -> Path:
         with open(partial, "wb") as out:
             subprocess.run(
                 ["yaz-marcdump", "-i", "marc", "-o", "marc", "-f", "utf8", "-t", "marc8", "-l", "9=32", str(utf8)],
-                stdout=out, check=True,
+                stdout=out,
+                check=True,
             )
         partial.replace(target)
     return target

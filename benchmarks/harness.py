@@ -4,6 +4,7 @@ are interleaved and repeated, and the median time is reported with the largest p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -45,6 +46,7 @@ def run_one(func: Callable[[str], Result], path: str, warm: bool) -> dict:
         start = time.perf_counter()
         read = func(path)
         result["warm_seconds"] = time.perf_counter() - start
+        del read  # freed once timed, as above
     return result
 
 
@@ -54,14 +56,16 @@ def machine() -> str:
     import marc_polars
 
     cpu = "unknown CPU"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip() or "rustc ?"
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}, polars {polars.__version__}, pymarc 5.4.0, "
-            f"marc_polars {marc_polars.__version__}, {rustc}")
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as cpuinfo:
+        cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    rustc = (
+        subprocess.run(["rustc", "--version"], capture_output=True, text=True, check=False).stdout.strip() or "rustc ?"
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, polars {polars.__version__}, pymarc 5.4.0, "
+        f"marc_polars {marc_polars.__version__}, {rustc}"
+    )
 
 
 #: The suffix of a case run by the `--baseline` Python.
@@ -124,18 +128,27 @@ def main(
     if args.baseline:
         where = subprocess.run(
             [args.baseline, "-c", "import marc_polars, os; print(os.path.dirname(marc_polars.__file__))"],
-            capture_output=True, text=True, cwd="/",
+            capture_output=True,
+            text=True,
+            cwd="/",
+            check=False,
         ).stdout.strip()
         print(f"Cases named <case>{BASELINE} ran with {args.baseline}, marc_polars from {where}.\n")
     present = [b for b in baselines if b in median]
-    print("| case | seconds | records/s | MB/s |" + "".join(f" x {b} |" for b in present)
-          + " peak RSS (MB) | RSS / file |" + (" warm seconds | warm MB/s |" if warm else ""))
+    print(
+        "| case | seconds | records/s | MB/s |"
+        + "".join(f" x {b} |" for b in present)
+        + " peak RSS (MB) | RSS / file |"
+        + (" warm seconds | warm MB/s |" if warm else "")
+    )
     print("|---|---|---|---|" + "---|" * len(present) + "---|---|" + ("---|---|" if warm else ""))
     for name in names:
         seconds = median[name]
         rss = max(r["peak_rss"] for r in runs[name])
         ratios = "".join(f" {median[b] / seconds:.2f}x |" for b in present)
         again = f" {warm[name]:.3f} | {size / 1e6 / warm[name]:,.1f} |" if warm else ""
-        print(f"| {name} | {seconds:.3f} | {records / seconds:,.0f} | {size / 1e6 / seconds:,.1f} |{ratios} "
-              f"{rss / 1e6:,.0f} | {rss / size:.2f} |{again}")
+        print(
+            f"| {name} | {seconds:.3f} | {records / seconds:,.0f} | {size / 1e6 / seconds:,.1f} |{ratios} "
+            f"{rss / 1e6:,.0f} | {rss / size:.2f} |{again}"
+        )
     return {"first": median, "warm": warm}  # type: ignore[dict-item]

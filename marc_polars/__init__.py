@@ -13,19 +13,18 @@ from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 from marc_polars import exceptions
+from marc_polars._namespace import MarcExpr
 from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, BatchReader, iter_batches, read_marc, scan_marc
 from marc_polars._report import ReadReport, Repair
-from marc_polars._write import write_marc
-from marc_polars._namespace import MarcExpr
 from marc_polars._threads import max_threads, set_max_threads
+from marc_polars._write import write_marc
 from marc_polars.exceptions import MarcError
-
 
 
 def __getattr__(name: str) -> object:
     # The pymarc-compatible reader, imported on first use: most users never need it.
     if name == "MARCReader":
-        from marc_polars.pymarc import MARCReader
+        from marc_polars.pymarc import MARCReader  # noqa: PLC0415
 
         return MARCReader
     raise AttributeError(f"module 'marc_polars' has no attribute {name!r}")
@@ -42,9 +41,9 @@ except _PackageNotFoundError:  # pragma: no cover - running from a source tree w
 
 __all__ = [
     "BIBLIOGRAPHIC",
+    "SAMPLE",
     "BatchReader",
     "MARCReader",
-    "SAMPLE",
     "MarcError",
     "MarcExpr",
     "ReadReport",

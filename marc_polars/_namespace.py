@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import polars as pl
+from polars.plugins import register_plugin_function
 
 from marc_polars import _native
+
+#: The library Polars calls the expressions in: the native module itself.
+LIBRARY = _native.__file__
 
 
 @pl.api.register_expr_namespace("marc")
@@ -12,7 +16,9 @@ class MarcExpr:
     """``pl.col("fields").marc.extract("245$a")``: the values a MARCspec selects in each record.
 
     Applies to a lossless ``fields`` column, or to a ``leader`` column for ``LDR`` specs, and gives
-    exactly what ``read_marc(f, columns=[spec])`` gives while decoding.
+    exactly what ``read_marc(f, columns=[spec])`` gives while decoding. The expressions are Polars
+    expression plugins: evaluated in Rust, in parallel, without the GIL, on either engine, and
+    usable in the filters of a lazy query.
     """
 
     def __init__(self, expr: pl.Expr) -> None:
@@ -23,7 +29,17 @@ class MarcExpr:
 
         Raises ``ValueError`` at once for an invalid spec, naming it and the position of the error.
         """
-        dtype = pl.List(pl.String) if _native.parse_spec(spec) else pl.String
-        return self._expr.map_batches(
-            lambda series: _native.extract(series, spec), return_dtype=dtype, is_elementwise=True
+        return self._call("marc_extract", spec)
+
+    def has(self, spec: str) -> pl.Expr:
+        """Whether `spec` selects anything in each record: ``Boolean``, for filters.
+
+        Raises ``ValueError`` at once for an invalid spec, naming it and the position of the error.
+        """
+        return self._call("marc_has", spec)
+
+    def _call(self, function: str, spec: str) -> pl.Expr:
+        _native.parse_spec(spec)  # an invalid spec raises here, not when the query runs
+        return register_plugin_function(
+            plugin_path=LIBRARY, function_name=function, args=[self._expr], kwargs={"spec": spec}, is_elementwise=True
         )

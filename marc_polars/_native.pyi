@@ -1,18 +1,48 @@
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Generic, TypedDict, TypeVar
 
 import polars as pl
+
+from marc_polars.exceptions import MarcError
+
+# The dicts below exist only in this stub: at run time they are plain dicts.
+
+class Projection(TypedDict):
+    """The columns `iter_batches` and `schema` build, and how records are read."""
+
+    leader: bool
+    fields: bool
+    #: (output name, MARCspec) of each MARCspec column.
+    specs: list[tuple[str, str]]
+    source_column: str | None
+    encoding_column: str | None
+    repairs_column: str | None
+    encoding: str
+    nfc: bool
+    on_error: str
+
+class Report(TypedDict):
+    """`BatchIterator.report`: the tally of the read so far (the lists from the items asked for)."""
+
+    rows: int
+    collected: int
+    repaired: int
+    skipped: list[MarcError]
+    #: (source, byte offset, length) of the padding skipped between records.
+    junk: list[tuple[str, int, int]]
+    #: (source, record, byte offset, offset in the record, code, count, detail) of each repair.
+    repairs: list[tuple[str, int, int, int, str, int, str]]
 
 class BatchIterator(Iterator[pl.DataFrame]):
     def __iter__(self) -> BatchIterator: ...
     def __next__(self) -> pl.DataFrame: ...
     def close(self) -> None: ...
-    def report(self, skipped_from: int = 0, junk_from: int = 0, repairs_from: int = 0) -> dict[str, Any]: ...
+    def report(self, skipped_from: int = 0, junk_from: int = 0, repairs_from: int = 0) -> Report: ...
     def progress(self) -> tuple[int, int]: ...
 
 def iter_batches(
     sources: Sequence[object],
-    columns: Mapping[str, Any] | None = None,
+    columns: Projection | None = None,
     *,
     n_rows: int | None = None,
     threads: int = 0,
@@ -21,12 +51,15 @@ def iter_batches(
     map_files: bool = False,
 ) -> BatchIterator: ...
 def read_frame(batches: BatchIterator) -> pl.DataFrame: ...
-def schema(columns: Mapping[str, Any]) -> pl.Schema: ...
+def schema(columns: Projection) -> pl.Schema: ...
 def write_marc(frame: pl.DataFrame, dest: object) -> int: ...
 def parse_spec(spec: str) -> bool: ...
-def extract(series: pl.Series, spec: str) -> pl.Series: ...
 
-class RawRecord:
+#: The named-tuple classes `read_records` makes subfields and indicators of: pairs of strings.
+_Subfield = TypeVar("_Subfield", bound=tuple[str, str])
+_Indicators = TypeVar("_Indicators", bound=tuple[str, str])
+
+class RawRecord(Generic[_Subfield, _Indicators]):
     """One record of a `RecordReader`; its fields are made as Python values when asked for."""
 
     @property
@@ -36,23 +69,24 @@ class RawRecord:
     def bytes(self) -> bytes: ...
     def __len__(self) -> int: ...
     def find(self, tag: str) -> int: ...
-    def field(self, index: int) -> tuple[Any, ...]: ...
-    def all_fields(self) -> list[tuple[Any, ...]]: ...
+    def field(self, index: int) -> tuple[str, str] | tuple[str, _Indicators, list[_Subfield]]:
+        """`(tag, data)` for a control field, `(tag, indicators, subfields)` for a data field."""
+    def all_fields(self) -> list[tuple[str, str] | tuple[str, _Indicators, list[_Subfield]]]: ...
 
-class RecordReader(Iterator[RawRecord]):
-    def __iter__(self) -> RecordReader: ...
-    def __next__(self) -> RawRecord: ...
+class RecordReader(Iterator[RawRecord[_Subfield, _Indicators]]):
+    def __iter__(self) -> RecordReader[_Subfield, _Indicators]: ...
+    def __next__(self) -> RawRecord[_Subfield, _Indicators]: ...
     def close(self) -> None: ...
 
 def read_records(
     sources: Sequence[object],
-    subfield: type,
-    indicators: type,
+    subfield: type[_Subfield],
+    indicators: type[_Indicators],
     *,
     force_utf8: bool = False,
     threads: int = 0,
     chunk_size: int = ...,
-) -> RecordReader: ...
+) -> RecordReader[_Subfield, _Indicators]: ...
 def marc8_to_unicode(
     data: bytes | str, g0: int = 0x42, g1: int = 0x45, *, dialect: str = "marc21"
 ) -> tuple[str, list[tuple[int, str, int | None, int, int]], int, int]:
@@ -72,5 +106,6 @@ def marc8_to_unicode(
     scripts moved from pymarc, and also takes a str, each code point read as a byte (offsets are
     then character indices).
     """
+
 def max_threads() -> int: ...
 def set_max_threads(threads: int) -> None: ...

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import Protocol
 
 from marc_polars import _native
 
@@ -109,17 +109,24 @@ def terminal_columns() -> int:
     return columns or shutil.get_terminal_size().columns
 
 
+class _DisplayHandle(Protocol):
+    """What IPython's ``display(..., display_id=True)`` returns: an output that can be replaced."""
+
+    def update(self, obj: object, *, raw: bool = ...) -> None: ...
+
+
 def _notebook_display() -> Callable[[str], None] | None:
     """A function that shows a text output in place, in a Jupyter kernel; `None` elsewhere."""
     if "IPython" not in sys.modules:  # never imported: not a notebook, and not worth importing
         return None
-    from IPython import get_ipython  # type: ignore[import-not-found]
-    from IPython.display import display  # type: ignore[import-not-found]
+    # Imported here, once a notebook has loaded IPython: it is no dependency of the package.
+    from IPython import get_ipython  # noqa: PLC0415
+    from IPython.display import display  # noqa: PLC0415
 
     ipython = get_ipython()
     if ipython is None or type(ipython).__name__ != "ZMQInteractiveShell":
         return None
-    handle: Any = None
+    handle: _DisplayHandle | None = None
 
     def show(text: str) -> None:
         nonlocal handle
@@ -178,6 +185,8 @@ class Progress:
             sys.stderr.flush()
 
 
-def shown(progress: bool, native: _native.BatchIterator, sources: Sequence[object], limit: int | None) -> AbstractContextManager[object]:
+def shown(
+    progress: bool, native: _native.BatchIterator, sources: Sequence[object], limit: int | None
+) -> AbstractContextManager[object]:
     """A :class:`Progress` of `native` when `progress`, else a context that does nothing."""
     return Progress(native, sources, limit) if progress else contextlib.nullcontext()

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import IO, Any, Literal, Union
+from typing import IO, Literal, TypedDict, TypeGuard, cast
 
 import polars as pl
 from polars.io.plugins import register_io_source
@@ -19,8 +19,10 @@ from marc_polars import _native
 from marc_polars._progress import shown
 from marc_polars._report import ReadReport
 
-Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
-Columns = Union[str, Sequence[str], Mapping[str, str], None]
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+Columns = str | Sequence[str] | Mapping[str, str] | None
+#: A source as the native reader takes it (see `_native_source`).
+NativeSource = str | bytes | bytearray | IO[bytes]
 
 #: The columns of the lossless schema, in output order.
 LOSSLESS_COLUMNS = ("leader", "fields")
@@ -48,7 +50,7 @@ BIBLIOGRAPHIC: dict[str, str] = {
 }
 
 
-def _native_source(source: object) -> object:
+def _native_source(source: object) -> NativeSource:
     """What the native reader takes: a path `str`, `bytes`/`bytearray`, or a binary file object."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
@@ -56,22 +58,24 @@ def _native_source(source: object) -> object:
     if isinstance(source, (bytes, bytearray)):
         return source
     if isinstance(source, memoryview):
-        whole = isinstance(source.obj, bytes) and source.c_contiguous and source.nbytes == len(source.obj)
+        viewed = source.obj
         # A view of a whole bytes object is read in place; any other view is copied once.
-        return source.obj if whole else source.tobytes()
+        if isinstance(viewed, bytes) and source.c_contiguous and source.nbytes == len(viewed):
+            return viewed
+        return source.tobytes()
     if isinstance(source, io.TextIOBase):
         raise TypeError("expected a binary file object, got a text-mode file: open it with 'rb'")
     if callable(getattr(source, "read", None)):
-        return source
+        # Whatever its class, an object with .read() is read as a binary file object.
+        return cast(IO[bytes], source)
     raise TypeError(
-        "expected str, os.PathLike, bytes or a binary file-like object with .read(), "
-        f"got {type(source).__name__}"
+        f"expected str, os.PathLike, bytes or a binary file-like object with .read(), got {type(source).__name__}"
     )
 
 
-def _expand(source: Source | Sequence[Source], glob: bool) -> list[object]:
+def _expand(source: Source | Sequence[Source], glob: bool) -> list[NativeSource]:
     """The sources one after another, glob patterns expanded (sorted) when `glob`."""
-    out: list[object] = []
+    out: list[NativeSource] = []
     for item in source if isinstance(source, (list, tuple)) else [source]:
         native = _native_source(item)
         if glob and isinstance(native, str) and globbing.has_magic(native) and not os.path.exists(native):
@@ -92,6 +96,14 @@ OnError = Literal["raise", "skip", "collect", "repair"]
 ON_ERROR = ("raise", "skip", "collect", "repair")
 
 
+class _Reading(TypedDict):
+    """How records are read, whatever the columns built: the native reader's options of that name."""
+
+    encoding: str
+    nfc: bool
+    on_error: OnError
+
+
 @dataclass(frozen=True)
 class _Columns:
     """The output columns, in order, each with what it is made from (a lossless column's name or a
@@ -102,7 +114,7 @@ class _Columns:
     source_column: str | None
     encoding_column: str | None
     repairs_column: str | None
-    reading: dict[str, Any]
+    reading: _Reading
 
     @staticmethod
     def of(
@@ -146,7 +158,7 @@ class _Columns:
         for name, what in made_from.items():
             if what not in LOSSLESS_COLUMNS and name in LOSSLESS_COLUMNS and name in made_from.values():
                 raise ValueError(f"column name {name!r} is used twice: by a MARCspec and by the lossless column")
-        reading = {"encoding": encoding, "nfc": nfc, "on_error": on_error}
+        reading: _Reading = {"encoding": encoding, "nfc": nfc, "on_error": on_error}
         return _Columns(made_from, include_file_paths, include_encoding, include_repairs, reading)
 
     def _native_name(self, name: str) -> str:
@@ -163,7 +175,7 @@ class _Columns:
             *([self.source_column] if self.source_column else []),
         ]
 
-    def native(self, names: Sequence[str]) -> dict[str, Any]:
+    def native(self, names: Sequence[str]) -> _native.Projection:
         """The native reader's options to build just `names` (the error columns come with
         `on_error="collect"` and `"repair"` whether asked for or not)."""
         made_from = [self.made_from[n] for n in names if n in self.made_from]
@@ -184,7 +196,7 @@ class _Columns:
         if native == list(names):
             # Picked eagerly: `DataFrame.select` goes through the query engine, 2 ms a call.
             return df if df.columns == native else df[native]
-        return df.select(pl.col(w).alias(n) for w, n in zip(native, names))
+        return df.select(pl.col(w).alias(n) for w, n in zip(native, names, strict=True))
 
     def schema(self, row_index_name: str | None) -> pl.Schema:
         names = self.names()
@@ -358,9 +370,7 @@ def iter_batches(
     names = plan.names()
     options = plan.native(names)
     sources = _expand(source, glob)
-    native = _native.iter_batches(
-        sources, options, batch_size=batch_size, n_rows=n_rows, map_files=memory_map
-    )
+    native = _native.iter_batches(sources, options, batch_size=batch_size, n_rows=n_rows, map_files=memory_map)
     display = shown(progress, native, sources, n_rows)
     return BatchReader(native, plan, names, row_index_name, row_index_offset, report, display)
 
@@ -479,15 +489,16 @@ def scan_marc(
     plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
     sources = _expand(source, glob)
     schema = plan.schema(row_index_name)
-    starts = {i: s.tell() for i, s in enumerate(sources) if _is_stream(s) and _seekable(s)}  # type: ignore[attr-defined]
+    # Each seekable stream, by its place in `sources`, and where it stood when the scan was made.
+    starts = {i: (s, s.tell()) for i, s in enumerate(sources) if _is_stream(s) and _seekable(s)}
     used = False
 
     def batches(
         with_columns: list[str] | None, predicate: pl.Expr | None, limit: int | None, size: int | None
     ) -> Iterator[pl.DataFrame]:
         nonlocal used
-        for i, start in starts.items():
-            sources[i].seek(start)  # type: ignore[attr-defined]
+        for stream, start in starts.values():
+            stream.seek(start)
         if used and any(_is_stream(s) and i not in starts for i, s in enumerate(sources)):
             raise ValueError("this scan reads a stream that cannot seek: it can be collected only once")
         used = True
@@ -505,7 +516,9 @@ def scan_marc(
             map_files=memory_map,
         )
         display = shown(progress, native, sources, rows)
-        yield from BatchReader(native, plan, names, row_index_name, row_index_offset, report, display, predicate, output)
+        yield from BatchReader(
+            native, plan, names, row_index_name, row_index_offset, report, display, predicate, output
+        )
 
     detail = ", ".join(s if isinstance(s, str) else type(s).__name__ for s in sources)
     return register_io_source(
@@ -517,7 +530,7 @@ def _predicate_columns(predicate: pl.Expr | None) -> list[str]:
     return [] if predicate is None else predicate.meta.root_names()
 
 
-def _is_stream(source: object) -> bool:
+def _is_stream(source: NativeSource) -> TypeGuard[IO[bytes]]:
     return not isinstance(source, (str, bytes, bytearray))
 
 

@@ -27,7 +27,9 @@ class Repair:
 
     def __str__(self) -> str:
         times = f" ({self.count} times)" if self.count > 1 else ""
-        return f"{self.source}: record {self.record} at byte offset {self.byte_offset}: {self.kind}: {self.detail}{times}"
+        return (
+            f"{self.source}: record {self.record} at byte offset {self.byte_offset}: {self.kind}: {self.detail}{times}"
+        )
 
 
 @dataclass
@@ -73,5 +75,5 @@ class ReadReport:
         self.collected = tally["collected"]
         self.repaired = tally["repaired"]
         self.skipped.extend(tally["skipped"])
-        self.junk.extend(tuple(j) for j in tally["junk"])
+        self.junk.extend((source, offset, length) for source, offset, length in tally["junk"])
         self.repairs.extend(Repair(*r) for r in tally["repairs"])

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import IO, Union
+from typing import IO
 
 import polars as pl
 
 from marc_polars import _native
 from marc_polars._read import _Columns
 
-Destination = Union[str, "os.PathLike[str]", IO[bytes]]
+Destination = str | os.PathLike[str] | IO[bytes]
 
 
 def write_marc(frame: pl.DataFrame | pl.LazyFrame, dest: Destination) -> int:

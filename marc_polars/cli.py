@@ -22,11 +22,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypedDict
 
 import polars as pl
 
 from marc_polars import __version__
-from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, _expand, read_marc, scan_marc
+from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, NativeSource, OnError, _expand, read_marc, scan_marc
 from marc_polars._report import ReadReport
 from marc_polars.exceptions import MarcError
 
@@ -52,13 +53,18 @@ COMPRESSIONS = (
 )
 
 #: Output formats by name, and the file extensions that imply them.
-FORMATS = {"parquet": (".parquet",), "ipc": (".arrow", ".ipc", ".feather"), "ndjson": (".ndjson", ".jsonl"), "csv": (".csv",)}
+FORMATS = {
+    "parquet": (".parquet",),
+    "ipc": (".arrow", ".ipc", ".feather"),
+    "ndjson": (".ndjson", ".jsonl"),
+    "csv": (".csv",),
+}
 
 #: Records per Parquet row group (IPC record batch) when `fields` is written (see `convert`).
 LOSSLESS_ROW_GROUP = 2_000
 
 
-def sources(files: Sequence[str]) -> list[object]:
+def sources(files: Sequence[str]) -> list[NativeSource]:
     """What to read for the FILE arguments: paths, glob patterns expanded, and standard input for
     `-`; a compressed file is refused here, which the reader would take for damaged MARC-8."""
     if list(files).count(STDIN) > 1:
@@ -90,7 +96,7 @@ def first_bytes(source: object, count: int = 6) -> bytes:
     return peek(count)[:count] if callable(peek) else b""
 
 
-def input_size(sources: Sequence[object]) -> int | None:
+def input_size(sources: Sequence[NativeSource]) -> int | None:
     """Bytes to read, when known: files, and standard input redirected from a file (from where it
     stands); `None` for a pipe. Taken before the read, which leaves standard input at its end."""
     size = 0
@@ -98,11 +104,13 @@ def input_size(sources: Sequence[object]) -> int | None:
         if isinstance(source, str):
             size += os.path.getsize(source)
             continue
+        if isinstance(source, (bytes, bytearray)):  # not from the command line: no file to measure
+            return None
         try:
-            status = os.fstat(source.fileno())  # type: ignore[attr-defined]
+            status = os.fstat(source.fileno())
             if not stat.S_ISREG(status.st_mode):
                 return None
-            size += status.st_size - source.tell()  # type: ignore[attr-defined]
+            size += status.st_size - source.tell()
         except (AttributeError, OSError, ValueError):
             return None
     return size
@@ -134,12 +142,12 @@ def tag_frequencies(df: pl.DataFrame, top: int = 10) -> pl.DataFrame:
     )
 
 
-def summarise(files: Sequence[str], progress: bool, on_error: str = "raise") -> str:
+def summarise(files: Sequence[str], progress: bool, on_error: OnError = "raise") -> str:
     paths = sources(files)
     size = input_size(paths)
     report = ReadReport()
     start = time.perf_counter()
-    df = read_marc(paths, glob=False, on_error=on_error, report=report, progress=progress)  # type: ignore[arg-type]
+    df = read_marc(paths, glob=False, on_error=on_error, report=report, progress=progress)
     seconds = time.perf_counter() - start
     volume = f" ({size / 1e6:.1f} MB)" if size is not None else ""
     lines = [
@@ -233,7 +241,9 @@ def convert(args: argparse.Namespace) -> int:
             lf.sink_csv(partial, engine="streaming")
     seconds = time.perf_counter() - start
     rate = f", {size / 1e6 / max(seconds, 1e-9):,.1f} MB/s" if size is not None else ""
-    print(f"{report.rows:,} records to {args.output} ({fmt}) in {seconds:.2f} s{rate}{damaged(report)}", file=sys.stderr)
+    print(
+        f"{report.rows:,} records to {args.output} ({fmt}) in {seconds:.2f} s{rate}{damaged(report)}", file=sys.stderr
+    )
     return 0
 
 
@@ -252,7 +262,9 @@ def stats(args: argparse.Namespace) -> int:
     print("\nencodings:")
     print(df.group_by("encoding").len("records").sort("records", descending=True))
     print("\nrecord types (leader/06):")
-    print(sound.group_by(pl.col("leader").str.slice(6, 1).alias("type")).len("records").sort("records", descending=True))
+    print(
+        sound.group_by(pl.col("leader").str.slice(6, 1).alias("type")).len("records").sort("records", descending=True)
+    )
     print("\nmost frequent tags:")
     print(tag_frequencies(sound, args.top))
     errors = error_kinds(df, report)
@@ -269,8 +281,8 @@ def record_counts(rows: int, report: ReadReport) -> str:
 
 
 def error_kinds(df: pl.DataFrame, report: ReadReport) -> pl.DataFrame | None:
-    """Damaged records by kind of error (its exception's name), skipped or kept; `None` if none."""
-    kinds = [type(error).__name__ for error in report.skipped]
+    """Damaged records by kind of damage (its code), skipped or kept; `None` if none."""
+    kinds = [error.code for error in report.skipped]
     if "error" in df.columns:
         kinds += df["error"].drop_nulls().str.extract(r"^(\w+):").to_list()
     if not kinds:
@@ -279,7 +291,34 @@ def error_kinds(df: pl.DataFrame, report: ReadReport) -> pl.DataFrame | None:
     return counts.sort(["records", "error"], descending=[True, False])
 
 
-def format_record(leader: str, fields: list[dict] | None, error: str | None = None) -> str:
+class SubfieldRow(TypedDict):
+    """A subfield of the lossless `fields` column, as Polars gives rows."""
+
+    code: str
+    value: str
+
+
+class ControlFieldRow(TypedDict):
+    """A control field of the lossless `fields` column, as Polars gives rows: `data`, no indicators."""
+
+    tag: str
+    ind1: None
+    ind2: None
+    data: str
+    subfields: None
+
+
+class DataFieldRow(TypedDict):
+    """A data field of the lossless `fields` column, as Polars gives rows: indicators and subfields."""
+
+    tag: str
+    ind1: str
+    ind2: str
+    data: None
+    subfields: list[SubfieldRow]
+
+
+def format_record(leader: str, fields: list[ControlFieldRow | DataFieldRow] | None, error: str | None = None) -> str:
     """A record the way pymarc prints one: `=LDR  ...`, then `=TAG  ind1ind2$avalue...`, blanks
     in control fields and indicators shown as backslashes. A damaged record kept by
     `--on-error collect` is what could be read of it, after a `# damaged: ...` line saying why."""
@@ -322,10 +361,12 @@ def add_on_error(parser: argparse.ArgumentParser, default: str = "raise") -> Non
 
 
 def add_files(parser: argparse.ArgumentParser, nargs: str = "+", default: str = "") -> None:
-    parser.add_argument("files", nargs=nargs, metavar="FILE", help=f"MARC files, glob patterns, or - for standard input{default}")
+    parser.add_argument(
+        "files", nargs=nargs, metavar="FILE", help=f"MARC files, glob patterns, or - for standard input{default}"
+    )
 
 
-def add_command(commands: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> argparse.ArgumentParser:
     usage, does = COMMANDS[name]
     return commands.add_parser(name, help=does, description=f"marc-polars {name} {usage}: {does}.")
 
@@ -367,7 +408,7 @@ def parser_for_summary() -> argparse.ArgumentParser:
         description="Read MARC 21 files (ISO 2709) into a Polars DataFrame and summarise them: the records, "
         "the time taken, the most frequent tags and the first rows.",
         epilog=f"commands (marc-polars COMMAND --help for their options):\n{listed}\n\n"
-        "A first word that is not a command is a FILE: a path, a glob pattern (quoted: \"dumps/*.mrc\"), "
+        'A first word that is not a command is a FILE: a path, a glob pattern (quoted: "dumps/*.mrc"), '
         "or - for standard input.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

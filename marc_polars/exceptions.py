@@ -3,7 +3,8 @@
 One hierarchy serves both. The reader raises subclasses of `MarcError`, which name the source,
 the 0-based number of the record and the byte offset where that record starts in its source,
 both in the message and as attributes (and, as `offset_in_record`, where in the record the
-damage is). `marc_polars.pymarc` raises the classes under
+damage is). Each damage also has a stable code (`MarcError.code`, `DAMAGE_CODES`): what the
+`error` column of `on_error="collect"` starts with. `marc_polars.pymarc` raises the classes under
 `PymarcException`; where a damage has a name in both (a truncated record, say) it is the same
 class, so either `except` clause catches it.
 
@@ -13,7 +14,10 @@ problem.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:  # for annotations only: the record API imports this module, and loads on first use
+    from marc_polars.pymarc.field import Field
 
 
 class PymarcException(Exception):
@@ -36,7 +40,8 @@ class MarcError(PymarcException, ValueError):
     """A record that cannot be read as ISO 2709.
 
     `source` names the input, `record` is the record's 0-based number in it, `byte_offset` where
-    the record starts in it, and `offset_in_record` where in the record the damage was found.
+    the record starts in it, `offset_in_record` where in the record the damage was found, and
+    `code` what kind of damage it is (a key of `DAMAGE_CODES`).
     """
 
     default_message = "Invalid MARC record"
@@ -48,6 +53,7 @@ class MarcError(PymarcException, ValueError):
         record: int | None = None,
         byte_offset: int | None = None,
         offset_in_record: int | None = None,
+        code: str | None = None,
     ) -> None:
         # No message keeps `args` empty, so that `str()` falls back to the class's description.
         super().__init__(*(() if message is None else (message,)))
@@ -55,6 +61,7 @@ class MarcError(PymarcException, ValueError):
         self.record = record
         self.byte_offset = byte_offset
         self.offset_in_record = offset_in_record
+        self.code = code
 
 
 class RecordLengthInvalid(MarcError, FatalReaderError):
@@ -97,6 +104,26 @@ class InvalidEncoding(MarcError):
     """The record's bytes are not valid in its character encoding."""
 
     default_message = "Invalid character encoding"
+
+
+#: Each damage code the reader gives, and the class it raises.
+DAMAGE_CODES: dict[str, type[MarcError]] = {
+    "bad_record_length": RecordLengthInvalid,
+    "truncated": TruncatedRecord,
+    "missing_record_terminator": EndOfRecordNotFound,
+    "bad_base_address": BaseAddressInvalid,
+    "bad_directory": RecordDirectoryInvalid,
+    "field_out_of_bounds": RecordDirectoryInvalid,
+    "missing_field_terminator": FieldInvalid,
+    "bad_indicators": FieldInvalid,
+    "invalid_utf8": InvalidEncoding,
+    "invalid_marc8": InvalidEncoding,
+}
+
+
+def from_code(code: str, message: str, source: str, record: int, byte_offset: int, offset_in_record: int) -> MarcError:
+    """The exception for a damage the reader found, by its code."""
+    return DAMAGE_CODES[code](message, source, record, byte_offset, offset_in_record, code)
 
 
 class RecordLeaderInvalid(PymarcException):
@@ -142,7 +169,7 @@ class BadLeaderValue(PymarcException):
 class MissingLinkedFields(PymarcException):
     """A field's subfield 6 points at 880 fields the record lacks."""
 
-    def __init__(self, field: Any) -> None:
+    def __init__(self, field: Field) -> None:
         super().__init__(field)
         self.field = field
 
@@ -162,6 +189,7 @@ class BadSubfieldCodeWarning(Warning):
 
 
 __all__ = [
+    "DAMAGE_CODES",
     "BadLeaderValue",
     "BadSubfieldCodeWarning",
     "BaseAddressInvalid",
@@ -181,4 +209,5 @@ __all__ = [
     "RecordLengthInvalid",
     "TruncatedRecord",
     "WriteNeedsRecord",
+    "from_code",
 ]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// What is wrong with a record. Each kind maps to one exception class in Python.
+/// What is wrong with a record. Each kind has a stable code (see [`DamageKind::code`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DamageKind {
     /// Leader/00-04 is not a number, or is too small to hold a record.
@@ -28,16 +28,20 @@ pub enum DamageKind {
 }
 
 impl DamageKind {
-    /// Name of the Python exception class in `marc_polars.exceptions`.
-    pub fn exception_name(self) -> &'static str {
+    /// The kind's stable name: what the `error` column starts with, and what front ends map to
+    /// their own error types.
+    pub fn code(self) -> &'static str {
         match self {
-            DamageKind::BadRecordLength => "RecordLengthInvalid",
-            DamageKind::Truncated => "TruncatedRecord",
-            DamageKind::MissingRecordTerminator => "EndOfRecordNotFound",
-            DamageKind::BadBaseAddress => "BaseAddressInvalid",
-            DamageKind::BadDirectory | DamageKind::FieldOutOfBounds => "RecordDirectoryInvalid",
-            DamageKind::MissingFieldTerminator | DamageKind::BadIndicators => "FieldInvalid",
-            DamageKind::InvalidUtf8 | DamageKind::InvalidMarc8 => "InvalidEncoding",
+            DamageKind::BadRecordLength => "bad_record_length",
+            DamageKind::Truncated => "truncated",
+            DamageKind::MissingRecordTerminator => "missing_record_terminator",
+            DamageKind::BadBaseAddress => "bad_base_address",
+            DamageKind::BadDirectory => "bad_directory",
+            DamageKind::FieldOutOfBounds => "field_out_of_bounds",
+            DamageKind::MissingFieldTerminator => "missing_field_terminator",
+            DamageKind::BadIndicators => "bad_indicators",
+            DamageKind::InvalidUtf8 => "invalid_utf8",
+            DamageKind::InvalidMarc8 => "invalid_marc8",
         }
     }
 }
@@ -116,9 +120,9 @@ impl fmt::Display for MarcError {
 impl std::error::Error for MarcError {}
 
 impl MarcError {
-    /// What the `error` column of a collected record holds: the exception's name, then the message.
+    /// What the `error` column of a collected record holds: the damage's code, then the message.
     pub fn column_text(&self) -> String {
-        format!("{}: {self}", self.kind.exception_name())
+        format!("{}: {self}", self.kind.code())
     }
 }
 

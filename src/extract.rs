@@ -2,8 +2,8 @@
 //! column), with the same evaluator that runs while decoding, so the two cannot disagree.
 
 use polars::prelude::{
-    DataType, IntoSeries, ListStringChunkedBuilder, ListBuilderTrait, PlSmallStr, PolarsError, PolarsResult, Series,
-    StringChunked, StringChunkedBuilder,
+    BooleanChunkedBuilder, ChunkedBuilder, DataType, IntoSeries, ListBuilderTrait, ListStringChunkedBuilder, PlSmallStr,
+    PolarsError, PolarsResult, Series, StringChunked, StringChunkedBuilder,
 };
 use polars_arrow::array::{Array, ListArray, StructArray, Utf8ViewArray};
 
@@ -12,23 +12,39 @@ use crate::spec::{RecordView, Spec};
 /// The values `spec` selects in each row of `series`, a `leader` column (`String`) for leader specs
 /// or a lossless `fields` column for the others; named after `series`, typed as `Spec::is_list` says.
 pub fn extract(series: &Series, spec: &Spec) -> PolarsResult<Series> {
-    let name = series.name().clone();
-    let mut out = Output::new(name, spec, series.len());
+    let mut out = Output::new(series.name().clone(), spec, series.len());
+    for_each_record(series, spec, |row| match row {
+        Some(record) => out.push(spec, record),
+        None => out.push_null(),
+    })?;
+    Ok(out.finish())
+}
+
+/// Whether `spec` selects anything in each row of `series` (as [`extract`] takes it): `Boolean`,
+/// null for a null row of a `fields` column.
+pub fn has(series: &Series, spec: &Spec) -> PolarsResult<Series> {
+    let mut out = BooleanChunkedBuilder::new(series.name().clone(), series.len());
+    for_each_record(series, spec, |row| {
+        out.append_option(row.map(|record| {
+            let mut found = false;
+            spec.eval(record, &mut |_| found = true);
+            found
+        }))
+    })?;
+    Ok(out.finish().into_series())
+}
+
+/// Calls `visit` with each row of `series` as a record: a `leader` column for a leader spec, a
+/// lossless `fields` column for the others (`None` for a null row of it).
+fn for_each_record(series: &Series, spec: &Spec, mut visit: impl for<'a> FnMut(Option<&dyn RecordView<'a>>)) -> PolarsResult<()> {
     if spec.reads_leader() {
         let leaders = series.str().map_err(|_| wrong_column(spec, series.dtype(), "a leader column (String)"))?;
         for leader in leaders.iter() {
-            let record = LeaderOnly(leader);
-            out.push(spec, &record);
+            visit(Some(&LeaderOnly(leader)));
         }
-        return Ok(out.finish());
+        return Ok(());
     }
-    let wrong = |_| wrong_column(spec, series.dtype(), "a lossless fields column");
-    for_each_row(series, |row| match row {
-        Some(record) => out.push(spec, record),
-        None => out.push_null(),
-    })
-    .map_err(wrong)?;
-    Ok(out.finish())
+    for_each_row(series, visit).map_err(|_| wrong_column(spec, series.dtype(), "a lossless fields column"))
 }
 
 /// Calls `visit` with each row of a lossless `fields` column in turn, as a record without its
@@ -210,6 +226,7 @@ mod tests {
     use super::*;
     use crate::columns::{BatchBuilder, Projection};
     use crate::iso2709::tests::build;
+    use crate::iso2709::ISO2709;
 
     #[test]
     fn agrees_with_the_columns_built_while_decoding() {
@@ -231,7 +248,7 @@ mod tests {
         let specs = texts.iter().map(|t| (PlSmallStr::from_str(t), Spec::parse(t).unwrap())).collect();
         let projection = Arc::new(Projection { leader: true, fields: true, specs, ..Default::default() });
         let bytes: Vec<u8> = records.concat();
-        let mut builder = BatchBuilder::new(bytes.into(), projection);
+        let mut builder = BatchBuilder::new(&ISO2709, bytes.into(), projection);
         builder.push_record(0, records[0].len()).unwrap();
         builder.push_record(records[0].len(), records[0].len() + records[1].len()).unwrap();
         let df = builder.finish("");

@@ -1,27 +1,37 @@
-//! marc_polars: MARC 21 (ISO 2709) records to Polars DataFrames.
+//! marc_polars: MARC 21 records to Polars DataFrames.
 //!
-//! Data flows one way: [`source`] cuts input into chunks of whole records, [`iso2709`] frames and
-//! views each record without copying, [`columns`] builds the lossless columns of a batch (and the
-//! derived columns [`spec`] selects), and
-//! [`pipeline`] runs it all in parallel, in order, tallying what it left out in a [`report`]. A
-//! damaged record is kept, on request, with what [`salvage`] can read of it, or read as
-//! [`repair`] reads real catalogues' quirks. Only [`python`] knows
-//! about Python. [`writer`] writes the lossless columns back to ISO 2709.
+//! Data flows one way, and each step knows only the one before it:
+//!
+//! - [`source`] cuts input (bytes, files, streams) into chunks of whole records, framed by a
+//!   [`form`] of records: [`iso2709`] today, the one module that knows ISO 2709.
+//! - A form reads each record into a [`record`]'s text (tag, indicators, subfields), decoding its
+//!   [`encoding`] ([`marc8`] among them); the column builders read only that text.
+//! - [`columns`] builds a batch's lossless columns and the derived ones [`spec`] selects, as Arrow
+//!   string [`views`] into the batch's bytes.
+//! - [`executor`] runs sources and decoding in parallel and hands results out in input order;
+//!   [`batches`] makes them DataFrame batches, tallying what was left out in a [`report`] of
+//!   [`error`]s; [`records`] makes them records for the pymarc-compatible reader.
+//! - [`extract`] evaluates specs on frames already loaded; [`writer`] writes frames back to ISO
+//!   2709.
+//!
+//! Only `python` (the binding layer) knows about Python.
 
+pub mod batches;
 pub mod columns;
 pub mod encoding;
 pub mod error;
+pub mod executor;
 pub mod extract;
+pub mod form;
 pub mod iso2709;
 pub mod marc8;
 mod marc8_tables;
-pub mod pipeline;
+pub mod record;
 pub mod records;
-pub mod repair;
 pub mod report;
-pub mod salvage;
 pub mod source;
 pub mod spec;
+pub mod views;
 pub mod writer;
 
 #[cfg(feature = "python")]

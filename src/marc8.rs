@@ -337,9 +337,7 @@ fn read_pymarc_escape(after_esc: &[u8]) -> PymarcEscape {
             Some(&final_byte) => PymarcEscape::Designation { graphic: Graphic::G0, final_byte, length: 3 },
             None => PymarcEscape::Raises,
         },
-        [b'(' | b',' | b'$', final_byte, ..] => {
-            PymarcEscape::Designation { graphic: Graphic::G0, final_byte, length: 2 }
-        }
+        [b'(' | b',' | b'$', final_byte, ..] => PymarcEscape::Designation { graphic: Graphic::G0, final_byte, length: 2 },
         [b')' | b'-'] => PymarcEscape::Raises,
         [b')' | b'-', final_byte, ..] => PymarcEscape::Designation { graphic: Graphic::G1, final_byte, length: 2 },
         [first, ..] if first == b's' || character_set(first).is_some() => PymarcEscape::ShortForm(first),
@@ -425,11 +423,7 @@ impl<'a, U: Copy + Into<u32>> Decoder<'a, U> {
     /// looking for an escape sequence.
     fn pymarc_character(&mut self) {
         let multibyte = is_multibyte(self.sets.g0);
-        let code = if multibyte {
-            self.pymarc_multibyte_code()
-        } else {
-            self.input.get(self.pos).map_or(0, |&unit| unit.into())
-        };
+        let code = if multibyte { self.pymarc_multibyte_code() } else { self.input.get(self.pos).map_or(0, |&unit| unit.into()) };
         self.pymarc_code(code, multibyte);
         self.pos += if multibyte { 3 } else { 1 };
     }
@@ -943,7 +937,10 @@ mod tests {
     fn extended_cyrillic_as_g0_between_basic_cyrillic() {
         // Serbian written with ESC ( Q for the letters Basic Cyrillic lacks: pymarc gives "реше а".
         assert_eq!(text(b"\x1b(NRE[E\x1b(QJ\x1b(NA\x1b(B."), "\u{440}\u{435}\u{448}\u{435}\u{45a}\u{430}.");
-        assert_eq!(text(b"\x1b(Qh\x1b(NUGOSLAWI\x1b(QH\x1b(NE\x1b(B"), "\u{408}\u{443}\u{433}\u{43e}\u{441}\u{43b}\u{430}\u{432}\u{438}\u{458}\u{435}");
+        assert_eq!(
+            text(b"\x1b(Qh\x1b(NUGOSLAWI\x1b(QH\x1b(NE\x1b(B"),
+            "\u{408}\u{443}\u{433}\u{43e}\u{441}\u{43b}\u{430}\u{432}\u{438}\u{458}\u{435}"
+        );
     }
 
     #[test]
@@ -1002,7 +999,11 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                if alphabet.is_empty() { state as u8 } else { alphabet[(state % alphabet.len() as u64) as usize] }
+                if alphabet.is_empty() {
+                    state as u8
+                } else {
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                }
             })
             .collect()
     }
@@ -1061,7 +1062,8 @@ mod tests {
                 }
             }
         }
-        let alphabet: Vec<u8> = b"\x1b()$,-!1ENQ2345Sbgps \x21\x30\x64\x7f\x20\x14".iter().chain(&[0xa1, 0xe2, 0xfd, 0x88, 0x1f]).copied().collect();
+        let alphabet: Vec<u8> =
+            b"\x1b()$,-!1ENQ2345Sbgps \x21\x30\x64\x7f\x20\x14".iter().chain(&[0xa1, 0xe2, 0xfd, 0x88, 0x1f]).copied().collect();
         for seed in 1..2000 {
             check_invariants(&random_bytes(seed, (seed % 97) as usize, &[]));
             check_invariants(&random_bytes(seed, (seed % 61) as usize, &alphabet));
@@ -1200,11 +1202,7 @@ mod tests {
         assert_eq!(pymarc_text(b"a\x1b1"), "a ");
         assert_eq!(
             pymarc_kinds(b"a\x1b1"),
-            [
-                (1, ProblemKind::NonstandardEscape),
-                (3, ProblemKind::TruncatedMultibyte(0)),
-                (3, ProblemKind::UnmappedCode(0x20)),
-            ]
+            [(1, ProblemKind::NonstandardEscape), (3, ProblemKind::TruncatedMultibyte(0)), (3, ProblemKind::UnmappedCode(0x20)),]
         );
     }
 

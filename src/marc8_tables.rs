@@ -306,13 +306,7 @@ pub(crate) static EACC: CharacterSet = CharacterSet {
     listed_as_g1: false,
     entries: &EACC_ENTRIES,
     second_halves: &[],
-    pymarc_overrides: &[
-        (0x217559, 0x3013),
-        (0x222a34, 0x3013),
-        (0x223339, 0x3013),
-        (0x6f7625, 0xe8b1),
-        (0x6f773c, 0xe8cb),
-    ],
+    pymarc_overrides: &[(0x217559, 0x3013), (0x222a34, 0x3013), (0x223339, 0x3013), (0x6f7625, 0xe8b1), (0x6f773c, 0xe8cb)],
 };
 
 #[rustfmt::skip]

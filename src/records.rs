@@ -14,8 +14,8 @@ use polars_buffer::Buffer;
 
 use crate::encoding;
 use crate::error::{MarcError, ReadError};
+use crate::executor::Decoder;
 use crate::iso2709::{LEADER_LEN, SUBFIELD_DELIMITER};
-use crate::pipeline::Decoder;
 use crate::source::Chunk;
 
 /// A field of a regular record: byte ranges into its batch's buffer.
@@ -53,7 +53,7 @@ impl RecordBatch {
         &self.buffer[range.start as usize..range.end as usize]
     }
 
-    /// Text that [`parse_regular`] checked to be UTF-8.
+    /// Text that `parse_regular` checked to be UTF-8.
     pub fn text(&self, range: &Range<u32>) -> &str {
         // Checked when the batch was made; a failure here would be a bug, so it shows as such
         // rather than as replacement characters.
@@ -101,7 +101,7 @@ impl Decoder for RecordDecoder {
             }
             batch.records.push(RecordEntry {
                 bytes: start as u32..end as u32,
-                fields: regular.then(|| first_field as u32..batch.fields.len() as u32),
+                fields: regular.then_some(first_field as u32..batch.fields.len() as u32),
             });
         }
         Ok(batch)

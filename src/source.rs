@@ -16,10 +16,8 @@ use std::sync::Arc;
 
 use polars_buffer::Buffer;
 
-use crate::error::{Damage, MarcError, ReadError};
-use crate::iso2709::{
-    frame, likely_record_start, padding_len, resync, truncated, unit_damage, Frame, Guess, Resync, MAX_DAMAGED_LEN,
-};
+use crate::error::ReadError;
+use crate::form::{Cut, Form, Framed, Framing, Guess, Stop};
 
 /// Where records come from.
 pub enum Source {
@@ -46,8 +44,7 @@ impl Source {
     fn into_input(self, map_files: bool) -> Result<Input, ReadError> {
         Ok(match self {
             Source::Path(path) => {
-                let file = File::open(&path)
-                    .map_err(|error| ReadError::Io { source_name: path.display().to_string(), error })?;
+                let file = File::open(&path).map_err(|error| ReadError::Io { source_name: path.display().to_string(), error })?;
                 // The file is this reader's own: read it from its offset.
                 Input::of_file(file, 0, map_files, |file| Box::new(file))
             }
@@ -157,15 +154,6 @@ impl Input {
     }
 }
 
-/// One record of a chunk: where it lies in the chunk's buffer, and the damage framing found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Framed {
-    pub start: usize,
-    pub end: usize,
-    /// Why these bytes could not be framed as a record (see [`Framing::Resync`]).
-    pub damage: Option<Damage>,
-}
-
 /// Whole records in one buffer, located in their source.
 pub struct Chunk {
     pub buffer: Buffer<u8>,
@@ -189,99 +177,6 @@ impl Chunk {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
-}
-
-/// How framing treats bytes that do not frame as a record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Framing {
-    /// Framing stops at the first damage, and nothing is skipped: pymarc's framing.
-    Strict,
-    /// Padding between records ([`crate::iso2709::is_padding`]) is skipped and reported; records
-    /// longer than 99,999 bytes are read by their terminator; after damage, framing finds the next
-    /// record ([`resync`]) and the bytes before it become one damaged record, so no byte is lost.
-    #[default]
-    Resync,
-}
-
-/// Why framing stopped before the end of the bytes it was given.
-enum Stop {
-    Damaged(Damage),
-    Incomplete { needed: Option<usize> },
-}
-
-/// What [`cut`] framed.
-struct Cut {
-    records: Vec<Framed>,
-    padding: Vec<Range<usize>>,
-    /// Bytes taken: the end of the last record or padding.
-    taken: usize,
-    stop: Option<Stop>,
-}
-
-/// A UTF-8 byte order mark, which some tools write before the first record: skipped as padding.
-const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
-
-/// Frames records from the start of `buf` until `max_bytes` are taken, `max_records` are framed,
-/// or framing stops. `at_end`: nothing follows `buf` in its source; `source_start`: `buf[0]` is the
-/// first byte of its source.
-fn cut(buf: &[u8], max_bytes: usize, max_records: u64, framing: Framing, at_end: bool, source_start: bool) -> Cut {
-    let mut out = Cut { records: Vec::new(), padding: Vec::new(), taken: 0, stop: None };
-    let mut pos = 0;
-    let incomplete = |mut out: Cut, needed| {
-        out.stop = Some(Stop::Incomplete { needed });
-        out
-    };
-    while pos < buf.len() && pos < max_bytes && (out.records.len() as u64) < max_records {
-        if framing == Framing::Resync {
-            if source_start && pos == 0 && !at_end && buf.len() < BYTE_ORDER_MARK.len() && BYTE_ORDER_MARK.starts_with(buf) {
-                return incomplete(out, None);
-            }
-            let padding = match buf.starts_with(BYTE_ORDER_MARK) && source_start && pos == 0 {
-                true => BYTE_ORDER_MARK.len(),
-                false => padding_len(&buf[pos..]).min(MAX_DAMAGED_LEN),
-            };
-            if padding > 0 {
-                // A run of padding is one unit, whole, whatever the blocks it is read in.
-                if pos + padding == buf.len() && !at_end && padding < MAX_DAMAGED_LEN {
-                    return incomplete(out, None);
-                }
-                out.padding.push(pos..pos + padding);
-                pos += padding;
-                out.taken = pos;
-                continue;
-            }
-        }
-        let found = match frame(&buf[pos..]) {
-            Ok(Frame::Record(len)) => {
-                out.records.push(Framed { start: pos, end: pos + len, damage: None });
-                pos += len;
-                out.taken = pos;
-                continue;
-            }
-            Ok(Frame::Incomplete { needed }) if !at_end || framing == Framing::Strict => return incomplete(out, needed),
-            Ok(Frame::Incomplete { needed }) => truncated(buf.len() - pos, needed),
-            Err(damage) if framing == Framing::Strict => {
-                out.stop = Some(Stop::Damaged(damage));
-                return out;
-            }
-            Err(damage) => damage,
-        };
-        if !out.records.is_empty() {
-            // A damaged record starts a chunk of its own: where it stops the read, every record
-            // before it has been handed out.
-            return out;
-        }
-        match resync(&buf[pos..], at_end) {
-            Resync::At(len) => {
-                let damage = unit_damage(&buf[pos..pos + len], found);
-                out.records.push(Framed { start: pos, end: pos + len, damage });
-                pos += len;
-                out.taken = pos;
-            }
-            Resync::NeedMore => return incomplete(out, None),
-        }
-    }
-    out
 }
 
 /// The bytes of a source from some offset on, which framing may ask to see further into.
@@ -344,7 +239,7 @@ impl Window for FromFile<'_> {
         let more = more.min(usize::try_from(self.end.saturating_sub(from)).unwrap_or(usize::MAX));
         let have = self.bytes.len();
         self.bytes.reserve_exact(more);
-        crate::columns::prefault(&mut self.bytes);
+        crate::views::prefault(&mut self.bytes);
         self.bytes.resize(have + more, 0);
         let mut filled = 0;
         while filled < more {
@@ -381,7 +276,7 @@ struct Units {
 /// Frames the units (records and padding) of `window` from its start, the start of one, up to the
 /// first that starts at or after `target`, exactly as [`Framing::Resync`] frames them from the
 /// start of the source, seeing further into the window wherever a unit runs on past it.
-fn frame_units(window: &mut impl Window, target: usize, source_start: bool) -> io::Result<Units> {
+fn frame_units(form: &dyn Form, window: &mut impl Window, target: usize, source_start: bool) -> io::Result<Units> {
     let mut units = Units { records: Vec::new(), padding: Vec::new(), len: 0 };
     let mut pos = 0;
     while pos < target {
@@ -390,7 +285,7 @@ fn frame_units(window: &mut impl Window, target: usize, source_start: bool) -> i
             break;
         }
         // A damaged record ends a cut (it starts a chunk of its own there): cut on.
-        let cut = cut(&bytes[pos..], target - pos, u64::MAX, Framing::Resync, at_end, source_start && pos == 0);
+        let cut = form.cut(&bytes[pos..], target - pos, u64::MAX, Framing::Resync, at_end, source_start && pos == 0);
         units.records.extend(cut.records.into_iter().map(|r| Framed { start: r.start + pos, end: r.end + pos, ..r }));
         units.padding.extend(cut.padding.into_iter().map(|r| r.start + pos..r.end + pos));
         pos += cut.taken;
@@ -426,8 +321,9 @@ enum WholeData {
 /// framed in parts that start at guessed record starts, each part by the thread that decodes it:
 /// the framing, whose loads of each leader miss the cache, then overlaps with decoding instead of
 /// taking a thread of its own, and so does the copy of a file's bytes. Whoever takes the parts in
-/// input order checks each guess against where the part before it ended ([`crate::pipeline`]).
+/// input order checks each guess against where the part before it ended ([`crate::executor`]).
 pub struct Whole {
+    form: &'static dyn Form,
     pub name: String,
     data: WholeData,
 }
@@ -446,11 +342,11 @@ const PROBE_BEFORE: usize = 256;
 impl Whole {
     /// The source as a whole: bytes, or a regular file (mapped if `map_files`); any other source
     /// is given back.
-    pub fn of(source: Source, map_files: bool) -> Result<Result<Whole, Source>, ReadError> {
+    pub fn of(form: &'static dyn Form, source: Source, map_files: bool) -> Result<Result<Whole, Source>, ReadError> {
         let name = source.name();
         let io_error = |error| ReadError::Io { source_name: name.clone(), error };
         let (file, start) = match source {
-            Source::Memory { name, data } => return Ok(Ok(Whole { name, data: WholeData::Memory { data, map: None } })),
+            Source::Memory { name, data } => return Ok(Ok(Whole { form, name, data: WholeData::Memory { data, map: None } })),
             Source::Path(ref path) => (File::open(path).map_err(io_error)?, 0),
             Source::File { ref file, start, .. } => (file.try_clone().map_err(io_error)?, start),
             Source::Stream { .. } => return Ok(Err(source)),
@@ -469,7 +365,7 @@ impl Whole {
             }
             None => WholeData::File { file, start, len },
         };
-        Ok(Ok(Whole { name, data }))
+        Ok(Ok(Whole { form, name, data }))
     }
 
     pub fn len(&self) -> usize {
@@ -488,12 +384,13 @@ impl Whole {
     }
 
     /// Where a record seems to start at or after `from`, looking no further than `limit` bytes on
-    /// (see [`likely_record_start`]): the end of input, or `from + limit` and `false` if none does.
+    /// (see [`Form::likely_record_start`]): the end of input, or `from + limit` and `false` if none
+    /// does.
     pub fn likely_record_start(&self, from: usize, limit: usize) -> Result<(usize, bool), ReadError> {
         let from = from.min(self.len());
         let not_found = || Ok(((from.saturating_add(limit)).min(self.len()), false));
         match &self.data {
-            WholeData::Memory { data, .. } => match likely_record_start(data, from, limit, true) {
+            WholeData::Memory { data, .. } => match self.form.likely_record_start(data, from, limit, true) {
                 Guess::Start(start) => Ok((start, true)),
                 _ => not_found(),
             },
@@ -502,7 +399,7 @@ impl Whole {
                 let offset = start + (from - before) as u64;
                 let mut window = FromFile::read(file, offset, start + len, before + PROBE_LEN).map_err(|e| self.io_error(e))?;
                 loop {
-                    match likely_record_start(window.bytes(), before, limit, window.at_end()) {
+                    match self.form.likely_record_start(window.bytes(), before, limit, window.at_end()) {
                         Guess::Start(at) => return Ok((from - before + at, true)),
                         Guess::NotFound => return not_found(),
                         Guess::NeedMore => {
@@ -524,10 +421,11 @@ impl Whole {
     pub fn frame(&self, start: usize, target: usize, first_record: u64) -> Result<Chunk, ReadError> {
         let (buffer, units, mapped) = match &self.data {
             WholeData::Memory { data, map } => {
-                let units = frame_units(&mut InMemory(&data[start.min(data.len())..]), target - start, start == 0)
+                let units = frame_units(self.form, &mut InMemory(&data[start.min(data.len())..]), target - start, start == 0)
                     .map_err(|e| self.io_error(e))?;
                 let range = start..start + units.len;
-                let mapped = map.as_ref().map(|(map, base)| MappedPages { map: map.clone(), range: base + range.start..base + range.end });
+                let mapped =
+                    map.as_ref().map(|(map, base)| MappedPages { map: map.clone(), range: base + range.start..base + range.end });
                 (data.clone().sliced(range), units, mapped)
             }
             WholeData::File { file, start: file_start, len } => {
@@ -535,7 +433,7 @@ impl Whole {
                 // A few bytes past the target show where padding before it ends.
                 let mut window =
                     FromFile::read(file, offset, file_start + len, target - start + LOOK_PAST).map_err(|e| self.io_error(e))?;
-                let units = frame_units(&mut window, target - start, start == 0).map_err(|e| self.io_error(e))?;
+                let units = frame_units(self.form, &mut window, target - start, start == 0).map_err(|e| self.io_error(e))?;
                 (Buffer::from(window.bytes).sliced(0..units.len), units, None)
             }
         };
@@ -546,6 +444,7 @@ impl Whole {
 /// Cuts one source into chunks of about `chunk_size` bytes and at most `chunk_records` records,
 /// stopping after `limit` records.
 pub struct Chunker {
+    form: &'static dyn Form,
     name: String,
     input: Input,
     chunk_size: usize,
@@ -554,13 +453,15 @@ pub struct Chunker {
     next_record: u64,
     offset: u64,
     framing: Framing,
-    pending: Option<MarcError>,
+    /// What ends the chunks, once those before it are handed out.
+    pending: Option<ReadError>,
     done: bool,
 }
 
 impl Chunker {
-    /// `map_files`: map a file into memory rather than read it (see [`map`]).
+    /// `map_files`: map a file into memory rather than read it (see `map`).
     pub fn new(
+        form: &'static dyn Form,
         source: Source,
         chunk_size: usize,
         chunk_records: usize,
@@ -569,6 +470,7 @@ impl Chunker {
         framing: Framing,
     ) -> Result<Self, ReadError> {
         Ok(Chunker {
+            form,
             name: source.name(),
             input: source.into_input(map_files)?,
             chunk_size: chunk_size.max(1),
@@ -605,7 +507,7 @@ impl Chunker {
     fn next_chunk(&mut self) -> Result<Option<Chunk>, ReadError> {
         if let Some(error) = self.pending.take() {
             self.done = true;
-            return Err(error.into());
+            return Err(error);
         }
         if self.done || self.next_record >= self.limit {
             return Ok(None);
@@ -620,7 +522,8 @@ impl Chunker {
                 self.refill(self.chunk_size)?;
                 continue;
             }
-            let cut = cut(&self.input.data, self.chunk_size, max_records, self.framing, !more_to_read, self.offset == 0);
+            let cut =
+                self.form.cut(&self.input.data, self.chunk_size, max_records, self.framing, !more_to_read, self.offset == 0);
             match cut.stop {
                 // Not one whole unit in what is left, and the stream goes on: read more, at least
                 // the rest of the record (which may be longer than a chunk), and at least as much
@@ -642,14 +545,22 @@ impl Chunker {
             let start = start + self.offset as usize;
             MappedPages { map: map.clone(), range: start..start + taken }
         });
-        let chunk = Chunk { buffer, records: cut.records, padding: cut.padding, first_record: self.next_record, offset: self.offset, mapped };
+        let chunk = Chunk {
+            buffer,
+            records: cut.records,
+            padding: cut.padding,
+            first_record: self.next_record,
+            offset: self.offset,
+            mapped,
+        };
         self.next_record += records;
         self.offset += taken as u64;
         match cut.stop {
-            Some(Stop::Damaged(damage)) => self.pending = Some(damage.locate(&self.name, self.next_record, self.offset)),
-            Some(Stop::Incomplete { needed }) => {
-                let available = self.input.data.len();
-                self.pending = Some(truncated(available, needed).locate(&self.name, self.next_record, self.offset));
+            Some(Stop::Damaged(damage)) => self.pending = Some(damage.locate(&self.name, self.next_record, self.offset).into()),
+            // At the end of input a form frames every byte as something, or stops with damage.
+            Some(Stop::Incomplete { .. }) => {
+                let message = format!("{}: framing stopped at the end of input at byte {}", self.name, self.offset);
+                self.pending = Some(ReadError::Internal(message));
             }
             None => {}
         }
@@ -680,6 +591,7 @@ mod tests {
     use super::*;
     use crate::error::DamageKind;
     use crate::iso2709::tests::sample;
+    use crate::iso2709::ISO2709;
 
     fn records(n: usize) -> Vec<u8> {
         (0..n).flat_map(|_| sample()).collect()
@@ -688,7 +600,7 @@ mod tests {
     fn count(source: Source, chunk_size: usize, limit: Option<u64>) -> Result<(usize, usize), ReadError> {
         let mut chunks = 0;
         let mut total = 0;
-        for chunk in Chunker::new(source, chunk_size, usize::MAX, limit, false, Framing::Strict)? {
+        for chunk in Chunker::new(&ISO2709, source, chunk_size, usize::MAX, limit, false, Framing::Strict)? {
             let chunk = chunk?;
             assert_eq!(chunk.first_record as usize, total);
             chunks += 1;
@@ -709,7 +621,7 @@ mod tests {
     }
 
     fn read_back(source: Source) -> Vec<u8> {
-        let chunks = Chunker::new(source, 1 << 20, usize::MAX, None, false, Framing::Resync).unwrap();
+        let chunks = Chunker::new(&ISO2709, source, 1 << 20, usize::MAX, None, false, Framing::Resync).unwrap();
         chunks.flat_map(|chunk| chunk.unwrap().buffer.to_vec()).collect()
     }
 
@@ -736,17 +648,17 @@ mod tests {
     /// The candidate record starts framing examines to read all of `bytes` in every way: by a
     /// chunker from memory and from a stream, and whole from memory and from a file.
     fn framing_work(bytes: &[u8], chunk_size: usize) -> u64 {
-        use crate::iso2709::CANDIDATES_EXAMINED;
+        use crate::iso2709::frame::CANDIDATES_EXAMINED;
         CANDIDATES_EXAMINED.with(|count| count.set(0));
         for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
-            let framed: usize = Chunker::new(source, chunk_size, usize::MAX, None, false, Framing::Resync)
+            let framed: usize = Chunker::new(&ISO2709, source, chunk_size, usize::MAX, None, false, Framing::Resync)
                 .unwrap()
                 .map(|chunk| chunk.unwrap().buffer.len())
                 .sum();
             assert_eq!(framed, bytes.len());
         }
         for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
-            let whole = Whole::of(source, false).unwrap().ok().unwrap();
+            let whole = Whole::of(&ISO2709, source, false).unwrap().ok().unwrap();
             let mut start = 0;
             while start < whole.len() {
                 let (target, _) = whole.likely_record_start(start + chunk_size, chunk_size.max(1 << 16)).unwrap();
@@ -773,7 +685,8 @@ mod tests {
             let memory = Source::Memory { name: "mem".into(), data: bytes.clone().into() };
             assert_eq!(count(memory, chunk_size, None).unwrap().1, 7, "memory, chunk {chunk_size}");
             assert_eq!(count(stream(bytes.clone()), chunk_size, None).unwrap().1, 7, "stream, chunk {chunk_size}");
-            let mapped = Chunker::new(stream(bytes.clone()), chunk_size, usize::MAX, None, true, Framing::Resync).unwrap();
+            let mapped =
+                Chunker::new(&ISO2709, stream(bytes.clone()), chunk_size, usize::MAX, None, true, Framing::Resync).unwrap();
             assert_eq!(mapped.map(|c| c.unwrap().len()).sum::<usize>(), 7, "mapped, chunk {chunk_size}");
         }
     }
@@ -786,8 +699,10 @@ mod tests {
         for map_files in [true, false] {
             let file = File::open(&path).unwrap();
             let source = Source::File { name: "file".into(), file: file.try_clone().unwrap(), start: 2 * record_len as u64 };
-            let chunks: Vec<Chunk> =
-                Chunker::new(source, record_len + 1, usize::MAX, None, map_files, Framing::Strict).unwrap().map(Result::unwrap).collect();
+            let chunks: Vec<Chunk> = Chunker::new(&ISO2709, source, record_len + 1, usize::MAX, None, map_files, Framing::Strict)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
             let read: Vec<u8> = chunks.iter().flat_map(|c| c.buffer.iter().copied()).collect();
             assert_eq!(read, bytes[2 * record_len..], "map_files {map_files}");
             // Offsets count from where reading began, as for any stream.
@@ -800,8 +715,10 @@ mod tests {
     #[test]
     fn small_chunks_of_a_stream_share_its_block() {
         // Cutting a block into many small chunks must not copy the rest of the block each time.
-        let chunks: Vec<Chunk> =
-            Chunker::new(stream(records(7)), 1 << 20, 2, None, false, Framing::Resync).unwrap().map(Result::unwrap).collect();
+        let chunks: Vec<Chunk> = Chunker::new(&ISO2709, stream(records(7)), 1 << 20, 2, None, false, Framing::Resync)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(chunks.iter().map(Chunk::len).collect::<Vec<_>>(), [2, 2, 2, 1]);
         assert!(chunks.windows(2).all(|w| w[0].buffer.storage_ptr() == w[1].buffer.storage_ptr()));
     }
@@ -811,8 +728,10 @@ mod tests {
         let memory = || Source::Memory { name: "mem".into(), data: records(7).into() };
         assert_eq!(count(memory(), 1, Some(3)).unwrap(), (3, 3));
         assert_eq!(count(memory(), 1 << 20, Some(0)).unwrap(), (0, 0));
-        let chunks: Vec<usize> =
-            Chunker::new(memory(), 1 << 20, 3, None, false, Framing::Resync).unwrap().map(|chunk| chunk.unwrap().len()).collect();
+        let chunks: Vec<usize> = Chunker::new(&ISO2709, memory(), 1 << 20, 3, None, false, Framing::Resync)
+            .unwrap()
+            .map(|chunk| chunk.unwrap().len())
+            .collect();
         assert_eq!(chunks, [3, 3, 1]);
     }
 
@@ -834,7 +753,7 @@ mod tests {
         let record_len = sample().len();
         bytes[record_len + 1] = b'x';
         let memory = Source::Memory { name: "mem".into(), data: bytes.into() };
-        let mut chunker = Chunker::new(memory, 1 << 20, usize::MAX, None, false, Framing::Strict).unwrap();
+        let mut chunker = Chunker::new(&ISO2709, memory, 1 << 20, usize::MAX, None, false, Framing::Strict).unwrap();
         assert_eq!(chunker.next().unwrap().unwrap().len(), 1);
         let Some(Err(ReadError::Marc(error))) = chunker.next() else { panic!("expected an error") };
         assert_eq!((error.kind, error.record, error.record_offset), (DamageKind::BadRecordLength, 1, record_len as u64));
@@ -843,21 +762,26 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_io_error_naming_it() {
-        let Err(ReadError::Io { source_name, .. }) = Chunker::new(Source::Path("/nonexistent/x.mrc".into()), 1, 1, None, true, Framing::Resync) else {
+        let Err(ReadError::Io { source_name, .. }) =
+            Chunker::new(&ISO2709, Source::Path("/nonexistent/x.mrc".into()), 1, 1, None, true, Framing::Resync)
+        else {
             panic!("expected an I/O error")
         };
         assert_eq!(source_name, "/nonexistent/x.mrc");
     }
 
+    /// Where a record lies in its source, and the damage framing found in it.
+    type Unit = (u64, u64, Option<DamageKind>);
+
     /// Every unit of a resynchronising read of `bytes`, in chunks of `chunk_size`, from memory and
     /// from a stream: (start, end, damage kind) of each record and the padding ranges, in source
     /// offsets. Both sources must agree.
-    fn units(bytes: &[u8], chunk_size: usize) -> (Vec<(u64, u64, Option<DamageKind>)>, Vec<(u64, u64)>) {
+    fn units(bytes: &[u8], chunk_size: usize) -> (Vec<Unit>, Vec<(u64, u64)>) {
         let mut results = Vec::new();
         for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
             let (mut records, mut padding) = (Vec::new(), Vec::new());
             let mut next_record = 0;
-            for chunk in Chunker::new(source, chunk_size, usize::MAX, None, false, Framing::Resync).unwrap() {
+            for chunk in Chunker::new(&ISO2709, source, chunk_size, usize::MAX, None, false, Framing::Resync).unwrap() {
                 let chunk = chunk.unwrap();
                 assert_eq!(chunk.first_record, next_record);
                 next_record += chunk.len() as u64;
@@ -875,7 +799,7 @@ mod tests {
     }
 
     /// Checks that the units cover `len` bytes, each byte once, in order.
-    fn assert_covers(records: &[(u64, u64, Option<DamageKind>)], padding: &[(u64, u64)], len: usize) {
+    fn assert_covers(records: &[Unit], padding: &[(u64, u64)], len: usize) {
         let mut all: Vec<(u64, u64)> = records.iter().map(|r| (r.0, r.1)).chain(padding.iter().copied()).collect();
         all.sort();
         let mut at = 0;
@@ -985,10 +909,11 @@ mod tests {
         let bytes = records(20_000); // chunks spanning several 64 KiB-aligned runs of pages
         let path = std::env::temp_dir().join(format!("marc_polars_release_{}.mrc", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
-        let chunks: Vec<Chunk> = Chunker::new(Source::Path(path.clone()), 300_000, usize::MAX, None, true, Framing::Strict)
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let chunks: Vec<Chunk> =
+            Chunker::new(&ISO2709, Source::Path(path.clone()), 300_000, usize::MAX, None, true, Framing::Strict)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
         std::fs::remove_file(&path).unwrap();
         assert!(chunks.len() > 2 && chunks.iter().all(|c| c.mapped.is_some()));
         let mut read = Vec::new();

@@ -115,8 +115,12 @@ impl SubfieldSpec {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
-    Leader { chars: Option<Range> },
-    Control { chars: Option<Range> },
+    Leader {
+        chars: Option<Range>,
+    },
+    Control {
+        chars: Option<Range>,
+    },
     Subfields(Vec<SubfieldSpec>),
     /// 1 or 2.
     Indicator(u8),
@@ -199,11 +203,8 @@ impl Spec {
         };
         // A control field without an index is its first occurrence.
         let index = self.index.or(control.then_some(Range { from: Position::At(0), to: Position::At(0) }));
-        let mut occurrence = 0;
-        for field in (0..record.field_count()).filter(matching) {
-            let selected = index.map_or(true, |i| i.contains(occurrence, count));
-            occurrence += 1;
-            if !selected {
+        for (occurrence, field) in (0..record.field_count()).filter(matching).enumerate() {
+            if !index.is_none_or(|i| i.contains(occurrence, count)) {
                 continue;
             }
             match &self.target {
@@ -234,7 +235,12 @@ fn cut<'a>(text: &'a str, chars: &Option<Range>) -> Option<&'a str> {
     }
 }
 
-fn select_subfields<'a, R: RecordView<'a> + ?Sized>(record: &R, field: usize, specs: &[SubfieldSpec], out: &mut impl FnMut(&'a str)) {
+fn select_subfields<'a, R: RecordView<'a> + ?Sized>(
+    record: &R,
+    field: usize,
+    specs: &[SubfieldSpec],
+    out: &mut impl FnMut(&'a str),
+) {
     // Occurrences are numbered per subfield spec; `#` needs the spec's count in the field first.
     // Counters on the stack for the usual few subfield specs: this runs for every matching field.
     const ON_STACK: usize = 8;
@@ -261,7 +267,7 @@ fn select_subfields<'a, R: RecordView<'a> + ?Sized>(record: &R, field: usize, sp
             }
             let at = seen[i];
             seen[i] += 1;
-            if emitted || !spec.index.map_or(true, |index| index.contains(at, counts[i])) {
+            if emitted || !spec.index.is_none_or(|index| index.contains(at, counts[i])) {
                 continue;
             }
             emitted = true;
@@ -369,8 +375,9 @@ impl Parser<'_> {
             let mut last = first;
             if self.eat(b'-') {
                 last = match self.peek() {
-                    Some(c) if (c.is_ascii_lowercase() && first.is_ascii_lowercase())
-                        || (c.is_ascii_digit() && first.is_ascii_digit()) =>
+                    Some(c)
+                        if (c.is_ascii_lowercase() && first.is_ascii_lowercase())
+                            || (c.is_ascii_digit() && first.is_ascii_digit()) =>
                     {
                         c
                     }
@@ -426,10 +433,13 @@ impl Parser<'_> {
 mod tests {
     use super::*;
 
-    /// A record as plain data: (tag, control data) or (tag, indicators, subfields).
+    /// A field as plain data: tag, control data, indicators, subfields.
+    type FakeField = (&'static str, Option<&'static str>, [&'static str; 2], Vec<(&'static str, &'static str)>);
+
+    /// A record as plain data.
     struct Fake {
         leader: &'static str,
-        fields: Vec<(&'static str, Option<&'static str>, [&'static str; 2], Vec<(&'static str, &'static str)>)>,
+        fields: Vec<FakeField>,
     }
 
     impl<'a> RecordView<'a> for &'a Fake {

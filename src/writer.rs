@@ -62,7 +62,8 @@ impl<'a> Records<'a> {
     /// The columns of `df`, checked for presence and type.
     pub fn of(df: &'a DataFrame) -> Result<Records<'a>, WriteError> {
         let column = |name: &str| {
-            df.column(name).map_err(|_| frame_error(format!("the frame has no {name:?} column (the lossless schema has leader and fields)")))
+            df.column(name)
+                .map_err(|_| frame_error(format!("the frame has no {name:?} column (the lossless schema has leader and fields)")))
         };
         let leader = column("leader")?;
         if leader.dtype() != &DataType::String {
@@ -71,17 +72,25 @@ impl<'a> Records<'a> {
         let fields = column("fields")?;
         let expected = crate::columns::schema(&crate::columns::Projection::lossless());
         if Some(fields.dtype()) != expected.get("fields") {
-            return Err(frame_error(format!("column \"fields\" is {}, not the lossless schema's {}", fields.dtype(), expected.get("fields").map_or(String::new(), |d| d.to_string()))));
+            return Err(frame_error(format!(
+                "column \"fields\" is {}, not the lossless schema's {}",
+                fields.dtype(),
+                expected.get("fields").map_or(String::new(), |d| d.to_string())
+            )));
         }
         let fields = fields.list()?.downcast_iter().collect();
         Ok(Records { leaders: leader.str()?, fields })
     }
 
     /// Visits every record in order: its row, leader and fields.
-    fn each(&self, mut visit: impl FnMut(usize, Option<&'a str>, &FieldColumns<'a>, Option<(usize, usize)>) -> Result<(), WriteError>) -> Result<(), WriteError> {
+    fn each(
+        &self,
+        mut visit: impl FnMut(usize, Option<&'a str>, &FieldColumns<'a>, Option<(usize, usize)>) -> Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
         let mut row = 0;
         for chunk in &self.fields {
-            let columns = FieldColumns::of(chunk).ok_or_else(|| frame_error("column \"fields\" does not have the lossless schema's types"))?;
+            let columns = FieldColumns::of(chunk)
+                .ok_or_else(|| frame_error("column \"fields\" does not have the lossless schema's types"))?;
             for i in 0..chunk.len() {
                 let range = chunk.is_valid(i).then(|| chunk.offsets().start_end(i));
                 visit(row, self.leaders.get(row), &columns, range)?;
@@ -170,7 +179,12 @@ pub fn replace_file(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>
 }
 
 /// Appends one record to `out`; on error `out` may hold part of it.
-fn encode_record(leader: Option<&str>, columns: &FieldColumns<'_>, range: Option<(usize, usize)>, out: &mut Vec<u8>) -> Result<(), String> {
+fn encode_record(
+    leader: Option<&str>,
+    columns: &FieldColumns<'_>,
+    range: Option<(usize, usize)>,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let leader = leader.ok_or("leader is null")?;
     if leader.len() != LEADER_LEN || !leader.is_ascii() {
         return Err(format!("leader {leader:?} is not 24 ASCII characters"));
@@ -262,7 +276,7 @@ mod tests {
 
     fn frame_of(records: &[Vec<u8>]) -> DataFrame {
         let bytes: Vec<u8> = records.concat();
-        let mut builder = BatchBuilder::new(bytes.into(), Arc::new(Projection::lossless()));
+        let mut builder = BatchBuilder::new(&crate::iso2709::ISO2709, bytes.into(), Arc::new(Projection::lossless()));
         let mut at = 0;
         for record in records {
             builder.push_record(at, at + record.len()).unwrap();
@@ -286,7 +300,10 @@ mod tests {
     fn reading_then_writing_gives_the_records_back() {
         let records = vec![
             sample(),
-            build(b"00000cam a2200000 a 4500", &[("001", b"6"), ("100", "1 \x1faAuteur é".as_bytes()), ("500", b"  "), ("520", b"  \x1fa\x1f\x1fbx\x1f")]),
+            build(
+                b"00000cam a2200000 a 4500",
+                &[("001", b"6"), ("100", "1 \x1faAuteur é".as_bytes()), ("500", b"  "), ("520", b"  \x1fa\x1f\x1fbx\x1f")],
+            ),
         ];
         assert_eq!(written(&frame_of(&records)).unwrap(), records.concat());
     }

@@ -23,15 +23,18 @@ BROKEN = sorted((DATA / "broken").iterdir())
 #: The corpus's odd but sound records (`edge/`): seven read whole and sit in tests/data, two do not.
 EDGE = sorted(
     [
-        *(DATA / name for name in (
-            "filemarc__bad_example.mrc",
-            "marc4j__bad-characters-in-various-fields.mrc",
-            "marc4j__unordered-directory-entries.mrc",
-            "rubymarc__non-numeric.dat",
-            "rubymarc__random_tag_order.dat",
-            "rubymarc__random_tag_order2.dat",
-            "traject__emptyish_record.marc",
-        )),
+        *(
+            DATA / name
+            for name in (
+                "filemarc__bad_example.mrc",
+                "marc4j__bad-characters-in-various-fields.mrc",
+                "marc4j__unordered-directory-entries.mrc",
+                "rubymarc__non-numeric.dat",
+                "rubymarc__random_tag_order.dat",
+                "rubymarc__random_tag_order2.dat",
+                "traject__emptyish_record.marc",
+            )
+        ),
         *(DATA / "edge").iterdir(),
     ]
 )
@@ -58,8 +61,12 @@ def pymarc_test_dir() -> Path:
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     """Lists, file by file, the records that no repair reads (recorded by tests/test_repair.py)."""
-    left = [value for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
-            for name, value in report.user_properties if name == "left_damaged"]
+    left = [
+        value
+        for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+        for name, value in report.user_properties
+        if name == "left_damaged"
+    ]
     if left:
         terminalreporter.write_sep("-", 'records left damaged under on_error="repair" (of rows), by file')
         for line in left:

@@ -53,7 +53,7 @@ class Range:
 
 
 def _tag_matches(pattern: str, tag: str) -> bool:
-    return len(tag) == 3 and all(p in (".", t) for p, t in zip(pattern, tag))
+    return len(tag) == 3 and all(p in (".", t) for p, t in zip(pattern, tag, strict=True))
 
 
 class Spec:
@@ -69,10 +69,14 @@ class Spec:
         self.leader = self.tag == "LDR"
         self.indicator = int(rest[1]) if rest.startswith("^") else None
         self.chars = Range.of(rest[1:]) if rest.startswith("/") else None
-        self.subfields = [
-            (m["codes"][0], m["codes"][-1], Range.of(m["index"]), Range.of(m["chars"]))
-            for m in ONE_SUBFIELD.finditer(rest)
-        ] if rest.startswith("$") else []
+        self.subfields = (
+            [
+                (m["codes"][0], m["codes"][-1], Range.of(m["index"]), Range.of(m["chars"]))
+                for m in ONE_SUBFIELD.finditer(rest)
+            ]
+            if rest.startswith("$")
+            else []
+        )
         ranges = [self.index, self.chars, *(r for s in self.subfields for r in s[2:])]
         problems = [
             any(r is not None and not r.valid() for r in ranges),
@@ -105,9 +109,7 @@ class Spec:
             leader = str(record.leader)
             value = self.chars.cut(leader) if self.chars else leader
             return [] if value is None else [value]
-        fields = [
-            f for f in record.fields if _tag_matches(self.tag, f.tag) and f.is_control_field() == self.control
-        ]
+        fields = [f for f in record.fields if _tag_matches(self.tag, f.tag) and f.is_control_field() == self.control]
         index = self.index or (Range(0, 0) if self.control else None)
         if index is not None:
             wanted = set(index.positions(len(fields)))

@@ -14,6 +14,7 @@ import unicodedata
 import polars as pl
 import pymarc
 import pytest
+from pymarc import marc8_mapping
 
 import marc_polars as mp
 from marc_polars import _native, exceptions
@@ -29,8 +30,12 @@ SPANNING = re.compile("(.)([\u0361\u0360])(.)")
 
 def as_half_marks(value: str) -> str:
     """`value` with each spanning double diacritic written as its two half marks."""
-    return SPANNING.sub(lambda m: m[1] + ("\ufe20" if m[2] == "\u0361" else "\ufe22") + m[3]
-                        + ("\ufe21" if m[2] == "\u0361" else "\ufe23"), value)
+    return SPANNING.sub(
+        lambda m: (
+            m[1] + ("\ufe20" if m[2] == "\u0361" else "\ufe22") + m[3] + ("\ufe21" if m[2] == "\u0361" else "\ufe23")
+        ),
+        value,
+    )
 
 
 def nfc(value: str | None) -> str | None:
@@ -40,11 +45,14 @@ def nfc(value: str | None) -> str | None:
 def values_of_frame(df) -> list[list[tuple]]:
     out = []
     for fields in df["fields"].to_list():
-        out.append([
-            (f["tag"], f["data"]) if f["data"] is not None
-            else (f["tag"], [(s["code"], s["value"]) for s in f["subfields"]])
-            for f in fields
-        ])
+        out.append(
+            [
+                (f["tag"], f["data"])
+                if f["data"] is not None
+                else (f["tag"], [(s["code"], s["value"]) for s in f["subfields"]])
+                for f in fields
+            ]
+        )
     return out
 
 
@@ -54,19 +62,20 @@ def values_of_pymarc(data: bytes) -> list[list[tuple] | None]:
         if record is None:
             out.append(None)
             continue
-        out.append([
-            (f.tag, nfc(f.data)) if f.is_control_field()
-            else (f.tag, [(s.code, nfc(s.value)) for s in f.subfields])
-            for f in record.fields
-        ])
+        out.append(
+            [
+                (f.tag, nfc(f.data)) if f.is_control_field() else (f.tag, [(s.code, nfc(s.value)) for s in f.subfields])
+                for f in record.fields
+            ]
+        )
     return out
 
 
 def pymarc_departs(ours: str, theirs: str) -> bool:
     """Whether `theirs` differs from `ours` only where pymarc departs from MARC 21."""
     # A set designated as G0 is read by its G0 codes (MARC 21); pymarc looks the G1 code up in the
-    # G0 table and writes a space where it finds nothing (Cyrillic "решења" becomes "реше а").
-    return len(ours) == len(theirs) and all(a == b or b == " " for a, b in zip(ours, theirs))
+    # G0 table and writes a space where it finds nothing (Cyrillic "решења" becomes "реше а").  # noqa: RUF003
+    return len(ours) == len(theirs) and all(b in (a, " ") for a, b in zip(ours, theirs, strict=True))
 
 
 def compare(ours: list[list[tuple]], theirs: list[list[tuple] | None], normalize: bool = True) -> tuple[int, list]:
@@ -76,9 +85,11 @@ def compare(ours: list[list[tuple]], theirs: list[list[tuple] | None], normalize
         assert reference is not None, f"pymarc cannot read record {number}"
         for (tag, value), (ref_tag, ref_value) in zip(mine, reference, strict=True):
             assert tag == ref_tag
-            pairs = [(value, ref_value)] if isinstance(value, str) or value is None else [
-                (v, rv) for (_, v), (_, rv) in zip(value, ref_value, strict=True)
-            ]
+            pairs = (
+                [(value, ref_value)]
+                if isinstance(value, str) or value is None
+                else [(v, rv) for (_, v), (_, rv) in zip(value, ref_value, strict=True)]
+            )
             for v, rv in pairs:
                 compared += 1
                 if (nfc(v) if normalize else v) != rv and not pymarc_departs(v, rv):
@@ -135,11 +146,14 @@ def test_a_marc8_file_decodes_to_its_utf8_twin():
     marc8 = mp.read_marc(DATA / "marc8" / "marc4j__brkrtest.mrc", nfc=True)
     utf8 = mp.read_marc(DATA / "marc4j__brkrtest_UTF8.mrc")
     ours, twin = values_of_frame(marc8), values_of_frame(utf8)
+
     def norm(value: str | None) -> str | None:
         return None if value is None else nfc(as_half_marks(value))
 
-    normalized = [[(tag, norm(v) if isinstance(v, str) or v is None else [(c, norm(x)) for c, x in v])
-                   for tag, v in record] for record in twin]
+    normalized = [
+        [(tag, norm(v) if isinstance(v, str) or v is None else [(c, norm(x)) for c, x in v]) for tag, v in record]
+        for record in twin
+    ]
     compared, differences = compare(ours, normalized)
     assert compared > 0 and differences == []
 
@@ -150,8 +164,12 @@ def test_encoding_overrides_the_leader():
         mp.read_marc(marc8, encoding="utf-8")
     # Read as Latin-1, each byte is the character of its code: nothing is decoded from ANSEL.
     latin1 = mp.read_marc(marc8, encoding="latin-1")
-    raw = [v for record in values_of_frame(latin1) for _, value in record for v in
-           ([value] if isinstance(value, str) or value is None else [x for _, x in value])]
+    raw = [
+        v
+        for record in values_of_frame(latin1)
+        for _, value in record
+        for v in ([value] if isinstance(value, str) or value is None else [x for _, x in value])
+    ]
     assert any("\u00e2" in v for v in raw if v)  # ANSEL's acute, 0xE2, as the Latin-1 letter
     assert mp.read_marc(marc8, encoding="marc-8").equals(mp.read_marc(marc8))
     # A UTF-8 file forced through MARC-8 is no longer what UTF-8 reading gives.
@@ -168,8 +186,10 @@ def test_scans_and_batches_decode_marc8_too():
     assert mp.scan_marc(path).collect().equals(frame)
     assert pl.concat(mp.iter_batches(path, batch_size=3)).equals(frame)
     titles = mp.read_marc(path, columns=["245$a"])["245$a"].to_list()
-    assert titles == [record["245"] for record in mp.read_marc(path).select(
-        pl.col("fields").marc.extract("245$a").alias("245")).to_dicts()]
+    assert titles == [
+        record["245"]
+        for record in mp.read_marc(path).select(pl.col("fields").marc.extract("245$a").alias("245")).to_dicts()
+    ]
 
 
 def test_the_sample_converted_to_marc8_reads_as_the_sample():
@@ -182,8 +202,10 @@ def test_the_sample_converted_to_marc8_reads_as_the_sample():
     assert compared > 10_000 and differences == []
     # NFC on request: what pymarc gives.
     composed = values_of_frame(mp.read_marc(DATA / "marc8" / "yaz__booksall_sample.marc8", nfc=True))
-    twin = [[(tag, nfc(v) if isinstance(v, str) or v is None else [(c, nfc(x)) for c, x in v])
-             for tag, v in record] for record in values_of_frame(utf8)]
+    twin = [
+        [(tag, nfc(v) if isinstance(v, str) or v is None else [(c, nfc(x)) for c, x in v]) for tag, v in record]
+        for record in values_of_frame(utf8)
+    ]
     assert compare(composed, twin, normalize=False)[1] == []
 
 
@@ -199,8 +221,6 @@ YAZ_ENCODES_OTHERWISE = frozenset("\u3013\ufa1d\ufa25")
 def marc8_repertoire() -> frozenset[str]:
     """The characters MARC-8 can hold, as pymarc's tables (independent of the decoder under test)
     list them, with the half marks and joiners LC's own UTF-8 records write for MARC-8's."""
-    from pymarc import marc8_mapping
-
     chars = {chr(c) for c in range(0x20, 0x7F)} | set("\ufe20\ufe21\ufe22\ufe23\u200c\u200d\u0098\u009c")
     for table in marc8_mapping.CODESETS.values():
         chars.update(chr(value[0]) for value in table.values())
@@ -219,16 +239,22 @@ def test_booksall_in_marc8_reads_as_lc_wrote_it_in_utf8(booksall):
     outside = pl.col("leader").str.slice(5, 4) + pl.col("leader").str.slice(10)
     assert utf8.select(outside).equals(marc8.select(outside))
     texts = utf8.select(
-        pl.col("fields").list.eval(pl.concat_str(
-            pl.element().struct.field("data").fill_null(""),
-            pl.element().struct.field("subfields").list.eval(pl.element().struct.field("value")).list.join(""),
-        )).list.join("")
+        pl.col("fields")
+        .list.eval(
+            pl.concat_str(
+                pl.element().struct.field("data").fill_null(""),
+                pl.element().struct.field("subfields").list.eval(pl.element().struct.field("value")).list.join(""),
+            )
+        )
+        .list.join("")
     ).to_series()
     repertoire = marc8_repertoire() - YAZ_ENCODES_OTHERWISE
     holdable = pl.Series([set(text) <= repertoire for text in texts])
     differing = utf8["fields"] != marc8["fields"]
-    print(f"{holdable.sum():,} records compared; {(~holdable).sum():,} hold characters MARC-8 cannot "
-          f"(or YAZ does not write); {(differing & ~holdable).sum():,} of these read otherwise")
+    print(
+        f"{holdable.sum():,} records compared; {(~holdable).sum():,} hold characters MARC-8 cannot "
+        f"(or YAZ does not write); {(differing & ~holdable).sum():,} of these read otherwise"
+    )
     assert holdable.sum() > 248_000
     assert (differing & holdable).sum() == 0
 
@@ -242,10 +268,18 @@ def test_a_record_labelled_marc8_holding_utf8_is_read_as_utf8():
     assert frame["leader"].str.slice(9, 1).to_list() == [" "]
     assert frame["encoding"].to_list() == ["utf-8"]
     assert frame.drop("encoding").equals(mp.read_marc(path, encoding="utf-8"))
-    ours = [v for record in values_of_frame(frame) for _, value in record
-            for v in ([value] if isinstance(value, str) else [x for _, x in value])]
-    theirs = [v for record in values_of_pymarc(path.read_bytes()) for _, value in record  # type: ignore[union-attr]
-              for v in ([value] if isinstance(value, str) else [x for _, x in value])]
+    ours = [
+        v
+        for record in values_of_frame(frame)
+        for _, value in record
+        for v in ([value] if isinstance(value, str) else [x for _, x in value])
+    ]
+    theirs = [
+        v
+        for record in values_of_pymarc(path.read_bytes())
+        for _, value in record  # type: ignore[union-attr]
+        for v in ([value] if isinstance(value, str) else [x for _, x in value])
+    ]
     assert any(not v.isascii() for v in ours)
     differing = [(a, b) for a, b in zip(ours, theirs, strict=True) if nfc(a) != b]
     # pymarc reads the UTF-8 bytes as MARC-8: every non-ASCII value comes out differently.
@@ -257,9 +291,15 @@ def test_nfc_false_keeps_marks_after_their_letters_uncomposed():
     composed = values_of_frame(mp.read_marc(path, nfc=True))
     decomposed = values_of_frame(mp.read_marc(path))
     assert decomposed == values_of_frame(mp.read_marc(path, nfc=False))
-    flat = [[v for record in frame for _, value in record
-             for v in ([value] if isinstance(value, str) else [x for _, x in value])]
-            for frame in (composed, decomposed)]
+    flat = [
+        [
+            v
+            for record in frame
+            for _, value in record
+            for v in ([value] if isinstance(value, str) else [x for _, x in value])
+        ]
+        for frame in (composed, decomposed)
+    ]
     pairs = list(zip(*flat, strict=True))
     assert all(nfc(d) == c for c, d in pairs)
     assert sum(c != d for c, d in pairs) > 10

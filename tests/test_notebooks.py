@@ -11,16 +11,14 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 #: Notebooks that read the 250,000-record BooksAll file (fetched and cached on first use).
 BOOKSALL = {"02_lazy_large_dump.ipynb"}
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 #: Each notebook, marked slow when it reads BooksAll.
-RUNS = [
-    pytest.param(path, id=path.stem, marks=[pytest.mark.slow] if path.name in BOOKSALL else [])
-    for path in PATHS
-]
+RUNS = [pytest.param(path, id=path.stem, marks=[pytest.mark.slow] if path.name in BOOKSALL else []) for path in PATHS]
 
 
 def execute(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -78,23 +76,30 @@ def test_notebook_runs(path: Path, request: pytest.FixtureRequest):
 
 def test_a_failing_cell_fails():
     """A cell that raises makes the execution raise, so a broken notebook cannot pass."""
-    from nbclient.exceptions import CellExecutionError
-
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import marc_polars as mp"),
-        nbformat.v4.new_code_cell("mp.read_marc(b'not a MARC record')"),
-    ])
-    with pytest.raises(CellExecutionError, match="RecordLengthInvalid|MarcError|TruncatedRecord"):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("import marc_polars as mp"),
+            nbformat.v4.new_code_cell("mp.read_marc(b'not a MARC record')"),
+        ]
+    )
+    with pytest.raises(CellExecutionError, match=r"RecordLengthInvalid|MarcError|TruncatedRecord"):
         execute(nb)
 
 
 def test_progress_updates_in_place_in_a_notebook():
     """`progress=True` in a notebook: one output, updated in place (not lines on standard error)."""
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import marc_polars as mp\ndf = mp.read_marc(mp.SAMPLE, progress=True)\ndf.height"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import marc_polars as mp\ndf = mp.read_marc(mp.SAMPLE, progress=True)\ndf.height"
+            ),
+        ]
+    )
     (cell,) = execute(nb).cells
     kinds = [output.output_type for output in cell.outputs]
     assert kinds == ["display_data", "execute_result"], cell.outputs
-    assert cell.outputs[0].data["text/plain"].startswith("100% |") and "1,000 records" in cell.outputs[0].data["text/plain"]
+    assert (
+        cell.outputs[0].data["text/plain"].startswith("100% |")
+        and "1,000 records" in cell.outputs[0].data["text/plain"]
+    )
     assert cell.outputs[1].data["text/plain"] == "1000"

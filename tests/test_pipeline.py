@@ -19,12 +19,13 @@ import marc_polars as mp
 from marc_polars import _native, exceptions
 from marc_polars._read import _expand
 
+from conftest import BROKEN, READABLE, record_lengths
+
 
 def read_with(source, **options) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     """read_marc with the native reader's tuning knobs (thread count, chunk size)."""
     return _native.read_frame(_native.iter_batches(_expand(source, glob=False), map_files=True, **options))
 
-from conftest import BROKEN, READABLE, record_lengths
 
 SAMPLE_BYTES = pathlib.Path(mp.SAMPLE).read_bytes()
 FILES = [pathlib.Path(mp.SAMPLE), *READABLE]
@@ -93,7 +94,8 @@ def test_an_open_file_is_read_from_where_it_stands_and_left_at_its_end(mode: str
     path.write_bytes(data)
 
     def opened():  # type: ignore[no-untyped-def]
-        handle = open(path, "rb", buffering=0) if mode == "unbuffered" else open(path, mode)
+        # Returned open, for the `with` block below to close.
+        handle = open(path, "rb", buffering=0) if mode == "unbuffered" else open(path, mode)  # noqa: SIM115
         handle.read(first)  # a buffered file reads ahead of its position
         return handle
 
@@ -109,11 +111,12 @@ def test_an_open_file_and_a_stream_report_damage_at_the_same_place(path: pathlib
     data = path.read_bytes()
     skip = 24  # the offsets count from where reading began
     errors = []
-    for handle in [open(path, "rb"), ReadBySubclass(io.FileIO(path)), io.BytesIO(data)]:
-        with handle, pytest.raises(exceptions.MarcError) as info:
-            handle.seek(skip)
-            mp.read_marc(data[skip:] if isinstance(handle, io.BytesIO) else handle, on_error="raise")
-        errors.append((type(info.value), info.value.record, info.value.byte_offset))
+    with open(path, "rb") as file, ReadBySubclass(io.FileIO(path)) as subclassed, io.BytesIO(data) as stream:
+        for handle in [file, subclassed, stream]:
+            with pytest.raises(exceptions.MarcError) as info:
+                handle.seek(skip)
+                mp.read_marc(data[skip:] if isinstance(handle, io.BytesIO) else handle, on_error="raise")
+            errors.append((type(info.value), info.value.record, info.value.byte_offset))
     assert errors[0] == errors[1] == errors[2]
 
 
@@ -138,9 +141,7 @@ def test_two_threads_taking_batches_of_one_stream_do_not_deadlock(tmp_path: path
     # so that a deadlock fails the test rather than the run.
     code = (
         "import io, threading, marc_polars as mp\n"
-        "from marc_polars import _native\n"
-        + TRICKLE
-        + f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
+        "from marc_polars import _native\n" + TRICKLE + f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
         "for stream in (Trickle(data), Trickle(data)):\n"
         "    native = _native.iter_batches([stream], batch_size=50)\n"
         "    counts = []\n"
@@ -151,7 +152,9 @@ def test_two_threads_taking_batches_of_one_stream_do_not_deadlock(tmp_path: path
         "    for thread in threads: thread.join()\n"
         "    print(sum(counts))\n"
     )
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False
+    )
     assert child.stdout.split() == ["4000", "4000"], child.stderr
 
 
@@ -159,16 +162,16 @@ def test_damage_found_while_a_stream_is_still_being_read_is_raised_at_once(tmp_p
     # The reader is then waiting for the GIL to call `.read`: the frame's end must not wait for it
     # with the GIL held. In a child process, so that a hang fails the test rather than the run.
     code = (
-        "import io, marc_polars as mp\n"
-        + TRICKLE
-        + f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
+        "import io, marc_polars as mp\n" + TRICKLE + f"data = open({mp.SAMPLE!r}, 'rb').read() * 4\n"
         "try:\n"
         "    mp.read_marc(Trickle(b'99999' + data[5:]), on_error='raise')\n"
         "except mp.exceptions.MarcError as error:\n"
         "    print(type(error).__name__, error.record, error.byte_offset)\n"
     )
     # Run elsewhere than the source tree, whose package folder would shadow the installed one.
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False
+    )
     assert child.stdout.split() == ["EndOfRecordNotFound", "0", "0"], child.stderr
 
 
@@ -310,7 +313,7 @@ def test_a_loop_left_early_ends_the_batches_it_was_reading(tmp_path: pathlib.Pat
     big.write_bytes(SAMPLE_BYTES * 100)  # far more parts than are read ahead: the reader waits
     before = _reader_threads()
     batches = mp.iter_batches(big, batch_size=10)
-    for batch in batches:
+    for _batch in batches:
         assert _reader_threads() == before + 1
         break
     assert _reader_threads() == before
@@ -373,8 +376,11 @@ def test_eight_python_threads_each_reading_their_own_file(tmp_path: pathlib.Path
     results: dict[int, pl.DataFrame] = {}
 
     def work(i: int) -> None:
-        source = files[i] if i % 2 else open(files[i], "rb")
-        results[i] = mp.read_marc(source)
+        if i % 2:
+            results[i] = mp.read_marc(files[i])
+            return
+        with open(files[i], "rb") as file:
+            results[i] = mp.read_marc(file)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
     for t in threads:

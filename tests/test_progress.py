@@ -30,7 +30,8 @@ def redraws(err: str) -> list[str]:
 
 def test_the_line_says_share_bytes_records_and_rates():
     assert line(50_000_000, 1_000, 2.0, 200_000_000, None) == (
-        f" 25% |{'#' * (WIDTH // 4)}{'.' * (WIDTH - WIDTH // 4)}|  50.0/200.0 MB  1,000 records  2.0 s  25.0 MB/s  500 records/s"
+        f" 25% |{'#' * (WIDTH // 4)}{'.' * (WIDTH - WIDTH // 4)}|"
+        "  50.0/200.0 MB  1,000 records  2.0 s  25.0 MB/s  500 records/s"
     )
     # A limit on the records gives the share; a stream's size is not known.
     assert line(50_000_000, 10, 1.0, None, 40).startswith(f" 25% |{'#' * (WIDTH // 4)}")

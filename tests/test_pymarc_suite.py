@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent / "pymarc_suite"))
 
-import run  # noqa: E402
+import run
 
 #: Tests in pymarc 5.4.0's suite.
 PYMARC_TESTS = 174

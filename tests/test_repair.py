@@ -53,7 +53,16 @@ def build(leader: bytes, fields: list[tuple[bytes, bytes]]) -> bytes:
         directory += tag + b"%04d%05d" % (len(content) + 1, len(data))
         data += content + b"\x1e"
     base = 24 + len(directory) + 1
-    return b"%05d" % (base + len(data) + 1) + leader[5:12] + b"%05d" % base + leader[17:24] + directory + b"\x1e" + data + b"\x1d"
+    return (
+        b"%05d" % (base + len(data) + 1)
+        + leader[5:12]
+        + b"%05d" % base
+        + leader[17:24]
+        + directory
+        + b"\x1e"
+        + data
+        + b"\x1d"
+    )
 
 
 def with_field(record: bytes, tag: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
@@ -95,8 +104,13 @@ def test_stray_bytes_in_the_leader_positions_marc21_fixes():
     # makes the record no UTF-8.
     record = SOUND[:10] + b"\xa02" + SOUND[12:20] + b"45\xa00" + SOUND[24:]
     df = assert_repaired_as(record, ["leader_counts", "leader_entry_map"], exceptions.InvalidEncoding)
-    assert df.equals(SOUND_FRAME.with_columns(pl.lit(None, pl.String).alias("error"), pl.lit(record).alias("raw"),
-                                              pl.lit(["leader_counts", "leader_entry_map"]).alias("repairs")))
+    assert df.equals(
+        SOUND_FRAME.with_columns(
+            pl.lit(None, pl.String).alias("error"),
+            pl.lit(record).alias("raw"),
+            pl.lit(["leader_counts", "leader_entry_map"]).alias("repairs"),
+        )
+    )
 
 
 def test_a_leader_byte_that_is_not_ascii_elsewhere_is_the_fill_character():
@@ -175,14 +189,17 @@ def test_bytes_that_are_not_utf8_or_not_marc8_are_replacement_characters():
     df = assert_repaired_as(bad_marc8, ["marc8_replaced"], exceptions.InvalidEncoding)
     assert field(df, "245")["subfields"][0]["value"].startswith("\ufffd")
     # Real files: an EACC code no set defines; EACC cut short by a missing escape.
-    for name, path in [("rubymarc__bad_eacc_encoding.marc8.marc", DATA / "broken"), ("yaz__marc12.marc", DATA / "marc8")]:
+    for name, path in [
+        ("rubymarc__bad_eacc_encoding.marc8.marc", DATA / "broken"),
+        ("yaz__marc12.marc", DATA / "marc8"),
+    ]:
         df, report = repaired((path / name).read_bytes())
         assert df["error"].null_count() == df.height and {r.kind for r in report.repairs} == {"marc8_replaced"}
         assert any("\ufffd" in str(value) for value in df["fields"].to_list())
 
 
 def test_a_record_labelled_utf8_holding_marc8_is_read_as_marc8():
-    df, report = repaired((DATA / "broken" / "rubymarc__marc8_accented_chars.marc").read_bytes())
+    df, _ = repaired((DATA / "broken" / "rubymarc__marc8_accented_chars.marc").read_bytes())
     assert df["repairs"].to_list() == [["read_as_marc8"]]
     assert "\ufffd" not in str(df["fields"].to_list())
 
@@ -197,7 +214,7 @@ def test_a_record_length_that_lies_is_read_by_the_terminator():
     record = b"%05d" % (len(SOUND) + 7) + SOUND[5:]
     # Framed by its terminator in every mode, but damaged unless repaired.
     collected = mp.read_marc(record, on_error="collect")
-    assert collected["error"][0].startswith("EndOfRecordNotFound")
+    assert collected["error"][0].startswith("missing_record_terminator: ")
     df = assert_repaired_as(record, ["record_length"], exceptions.EndOfRecordNotFound)
     assert df["fields"].equals(SOUND_FRAME["fields"])
 
@@ -219,7 +236,9 @@ def test_a_byte_order_mark_before_the_first_record_is_skipped_in_every_mode(on_e
 def test_include_repairs_needs_repair_and_sits_after_error_and_raw():
     with pytest.raises(ValueError, match="include_repairs"):
         mp.read_marc(SOUND, include_repairs="repairs")
-    df = mp.read_marc(SOUND, on_error="repair", include_repairs="repairs", include_file_paths="path", include_encoding="encoding")
+    df = mp.read_marc(
+        SOUND, on_error="repair", include_repairs="repairs", include_file_paths="path", include_encoding="encoding"
+    )
     assert df.columns == ["leader", "fields", "encoding", "error", "raw", "repairs", "path"]
     assert df.schema["repairs"] == pl.List(pl.String) and df["repairs"].to_list() == [[]]
     lazy = mp.scan_marc(SOUND, on_error="repair", include_repairs="repairs")
@@ -281,7 +300,8 @@ def structure(fields: list[dict]) -> list[tuple]:
     """Tags, indicators and subfield codes, the subfield a repair adds for text before the first
     delimiter and empty subfields (which pymarc drops) left out."""
     return [
-        (f["tag"], None, None) if f["data"] is not None
+        (f["tag"], None, None)
+        if f["data"] is not None
         else (f["tag"], (f["ind1"], f["ind2"]), [s["code"] for s in f["subfields"] if s["code"] not in ("@", "")])
         for f in fields
     ]
@@ -293,12 +313,19 @@ def pymarc_structures(data: bytes) -> list[list[tuple] | None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for record in pymarc.MARCReader(io.BytesIO(data), permissive=True, hide_utf8_warnings=True, utf8_handling="replace"):
-                out.append(None if record is None else [
-                    (f.tag, None, None) if f.is_control_field()
-                    else (f.tag, (f.indicator1, f.indicator2), [s.code for s in f.subfields])
-                    for f in record.fields
-                ])
+            for record in pymarc.MARCReader(
+                io.BytesIO(data), permissive=True, hide_utf8_warnings=True, utf8_handling="replace"
+            ):
+                out.append(
+                    None
+                    if record is None
+                    else [
+                        (f.tag, None, None)
+                        if f.is_control_field()
+                        else (f.tag, (f.indicator1, f.indicator2), [s.code for s in f.subfields])
+                        for f in record.fields
+                    ]
+                )
     finally:
         logging.disable(logging.NOTSET)
     return out
@@ -311,5 +338,6 @@ def test_every_record_pymarc_reads_has_its_structure_under_repair(path: Path):
     data = path.read_bytes()
     ours = [structure(fields) for fields in mp.read_marc(data, **REPAIR)["fields"].to_list()]  # type: ignore[arg-type]
     theirs = pymarc_structures(data)
-    compared = [(a, b) for a, b in zip(ours, theirs) if b is not None]
+    # pymarc stops at a framing error: only the records it reached are compared.
+    compared = [(a, b) for a, b in zip(ours, theirs, strict=False) if b is not None]
     assert all(a == b for a, b in compared)

@@ -26,7 +26,7 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     ends = [0]
     for length in record_lengths(SAMPLE_BYTES):
         ends.append(ends[-1] + length)
-    for name, (first, last) in zip(("a", "b", "c"), [(0, 300), (300, 600), (600, 1000)]):
+    for name, (first, last) in zip(("a", "b", "c"), [(0, 300), (300, 600), (600, 1000)], strict=True):
         (folder / f"{name}.mrc").write_bytes(SAMPLE_BYTES[ends[first] : ends[last]])
     return folder
 
@@ -60,8 +60,9 @@ def test_lazy_equals_eager(parts: pathlib.Path, query: str):
 
 
 def test_row_index_and_paths_continue_across_files(parts: pathlib.Path):
-    df = mp.scan_marc(str(parts / "*.mrc"), columns=["001"], row_index_name="row", row_index_offset=7,
-                      include_file_paths="path").collect()
+    df = mp.scan_marc(
+        str(parts / "*.mrc"), columns=["001"], row_index_name="row", row_index_offset=7, include_file_paths="path"
+    ).collect()
     assert df["row"].to_list() == list(range(7, 1007))
     assert df["path"].to_list() == [str(parts / n) for n in ("a.mrc",) * 300 + ("b.mrc",) * 300 + ("c.mrc",) * 400]
     assert df["001"].equals(mp.read_marc(SAMPLE_BYTES, columns=["001"])["001"])

@@ -25,10 +25,26 @@ from conftest import BROKEN, DATA, MARC8, READABLE, TRUNCATED
 
 #: pymarc's own binary test files: MARC-8, UTF-8, UNIMARC and damaged records.
 PYMARC_FILES = [
-    "1251.dat", "alphatag.dat", "bad_eacc_encoding.dat", "bad_indicator.dat", "bad_marc8_escape.dat",
-    "bad_records.mrc", "bad_subfield_code.dat", "diacritic.dat", "marc.dat", "marc8-to-unicode.dat",
-    "marc8.dat", "multi_isbn.dat", "one.dat", "regression45.dat", "test.dat", "testunimarc.dat",
-    "utf8_errors.dat", "utf8_invalid.mrc", "utf8_with_leader_flag.dat", "utf8_without_leader_flag.dat",
+    "1251.dat",
+    "alphatag.dat",
+    "bad_eacc_encoding.dat",
+    "bad_indicator.dat",
+    "bad_marc8_escape.dat",
+    "bad_records.mrc",
+    "bad_subfield_code.dat",
+    "diacritic.dat",
+    "marc.dat",
+    "marc8-to-unicode.dat",
+    "marc8.dat",
+    "multi_isbn.dat",
+    "one.dat",
+    "regression45.dat",
+    "test.dat",
+    "testunimarc.dat",
+    "utf8_errors.dat",
+    "utf8_invalid.mrc",
+    "utf8_with_leader_flag.dat",
+    "utf8_without_leader_flag.dat",
 ]
 OPTIONS = {
     "default": {},
@@ -43,17 +59,27 @@ def attempt(read):
     `to_unicode` hold bytes, on which some of pymarc's properties raise)."""
     try:
         return read()
-    except Exception as error:  # noqa: BLE001 - the exception is the answer compared
+    except Exception as error:  # the exception is the answer compared
         return ("raises", type(error).__name__)
 
 
 def describe(record) -> tuple:
     """What a script reads from a record."""
-    return tuple(attempt(read) for read in (
-        lambda: record.title, lambda: record.author, lambda: record.isbn, lambda: record.publisher,
-        lambda: record.pubyear, lambda: [f.value() for f in record.subjects],
-        lambda: [f.value() for f in record.notes], lambda: str(record), record.as_marc, record.as_dict,
-    ))
+    return tuple(
+        attempt(read)
+        for read in (
+            lambda: record.title,
+            lambda: record.author,
+            lambda: record.isbn,
+            lambda: record.publisher,
+            lambda: record.pubyear,
+            lambda: [f.value() for f in record.subjects],
+            lambda: [f.value() for f in record.notes],
+            lambda: str(record),
+            record.as_marc,
+            record.as_dict,
+        )
+    )
 
 
 def outcomes(module, target, **options) -> list:
@@ -105,7 +131,7 @@ SOURCES = {
     "memoryview": lambda path: memoryview(path.read_bytes()),
     "str": str,
     "pathlike": lambda path: path,
-    "file": lambda path: open(path, "rb"),
+    "file": lambda path: open(path, "rb"),  # noqa: SIM115 - the reader under test is given it open
     "BytesIO": lambda path: io.BytesIO(path.read_bytes()),
     "unseekable": lambda path: Unseekable(path.read_bytes()),
     "gzip": lambda path: gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(path.read_bytes()))),
@@ -163,11 +189,11 @@ def test_edits_before_the_list_is_made_are_kept():
 
 
 def test_close_stops_reading_and_closes_the_file():
-    handle = open(DATA / "traject__test_data.utf8.mrc", "rb")
-    reader = shim.MARCReader(handle)
-    next(reader)
-    reader.close()
-    assert handle.closed
+    with open(DATA / "traject__test_data.utf8.mrc", "rb") as handle:
+        reader = shim.MARCReader(handle)
+        next(reader)
+        reader.close()
+        assert handle.closed
 
 
 def test_dropping_a_reader_part_way_leaves_no_reader_thread(tmp_path):
@@ -187,7 +213,7 @@ def test_dropping_a_reader_part_way_leaves_no_reader_thread(tmp_path):
         "print(before, readers())\n"
     )
     # Run away from the source tree, so that the installed package is the one imported.
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "0"]
 
@@ -230,7 +256,7 @@ def test_on_error_raises_or_skips_what_pymarc_yields_as_none():
             read += 1
         except StopIteration:
             break
-        except Exception:  # noqa: BLE001 - each bad record raises its own pymarc exception
+        except Exception:  # each bad record raises its own pymarc exception
             raised += 1
     assert (read, raised) == (len(outcomes) - len(nones), len(nones))
     with pytest.raises(ValueError, match="on_error"):
@@ -251,7 +277,9 @@ def test_errors_under_on_error_name_source_record_and_offset():
         # pymarc's own exception (here UnicodeDecodeError), told where the record is.
         assert error.source == str(path)  # type: ignore[attr-defined]
         where = f"{path}: record {error.record} at byte offset {error.byte_offset}"  # type: ignore[attr-defined]
-        assert where in (str(error) if isinstance(error, marc_polars.MarcError) else getattr(error, "__notes__", [where]))
+        assert where in (
+            str(error) if isinstance(error, marc_polars.MarcError) else getattr(error, "__notes__", [where])
+        )
     raising = shim.MARCReader(path.read_bytes(), on_error="raise")
     with pytest.raises(type(skipping.skipped[0])) as raised:
         list(raising)
@@ -265,5 +293,9 @@ def test_a_framing_error_under_on_error_names_where_it_is():
     with pytest.raises(type(expected.value)) as raised:
         list(shim.MARCReader(str(path), on_error="raise"))
     error = raised.value
-    assert (error.source, error.record, error.byte_offset) == (str(path), expected.value.record, expected.value.byte_offset)
+    assert (error.source, error.record, error.byte_offset) == (
+        str(path),
+        expected.value.record,
+        expected.value.byte_offset,
+    )
     assert str(error).startswith(f"{path}: record {error.record} at byte offset {error.byte_offset}: ")

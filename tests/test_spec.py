@@ -12,19 +12,64 @@ from hypothesis import example, given, settings
 
 import marc_polars as mp
 from marc_polars import _native
+
+from conftest import READABLE
 from marcspec_reference import Spec
 from reference import pymarc_records
 
-from conftest import READABLE
-
 SPECS = [
-    "LDR", "LDR/06", "LDR/06-07", "LDR/#", "LDR/20-30",
-    "001", "003", "005/0-7", "008/35-37", "008/07-10", "008/#", "008/39-50", "008/60",
-    "007", "007[0-#]", "007[1]", "006[#]", "00./0-1",
-    "245$a", "245[0]$a[0]", "245$a$b$c", "245$c$a", "245$a-c", "245$a/0-2", "245$a/#", "245$b/3-#",
-    "020$a", "020$a[#]", "020[1]$a", "650$a", "650[#]$a", "650$a[0]", "650$a[1-2]", "650[0-1]$x[0]",
-    "6..$a", "6..$a-z", "65.$2", "1..$a", "100[0]$a[0]", "100[#]$a[#]", "880$6", "880$a$6", "0..$a",
-    "...$a", "...$0-9", "...^1", "245^1", "245^2", "245[0]^1", "650^2", "999$z", "245$a$a[0]",
+    "LDR",
+    "LDR/06",
+    "LDR/06-07",
+    "LDR/#",
+    "LDR/20-30",
+    "001",
+    "003",
+    "005/0-7",
+    "008/35-37",
+    "008/07-10",
+    "008/#",
+    "008/39-50",
+    "008/60",
+    "007",
+    "007[0-#]",
+    "007[1]",
+    "006[#]",
+    "00./0-1",
+    "245$a",
+    "245[0]$a[0]",
+    "245$a$b$c",
+    "245$c$a",
+    "245$a-c",
+    "245$a/0-2",
+    "245$a/#",
+    "245$b/3-#",
+    "020$a",
+    "020$a[#]",
+    "020[1]$a",
+    "650$a",
+    "650[#]$a",
+    "650$a[0]",
+    "650$a[1-2]",
+    "650[0-1]$x[0]",
+    "6..$a",
+    "6..$a-z",
+    "65.$2",
+    "1..$a",
+    "100[0]$a[0]",
+    "100[#]$a[#]",
+    "880$6",
+    "880$a$6",
+    "0..$a",
+    "...$a",
+    "...$0-9",
+    "...^1",
+    "245^1",
+    "245^2",
+    "245[0]^1",
+    "650^2",
+    "999$z",
+    "245$a$a[0]",
 ]
 
 SAMPLE_BYTES = pathlib.Path(mp.SAMPLE).read_bytes()
@@ -79,10 +124,13 @@ def test_namespace_rejects_what_does_not_fit():
     df = mp.read_marc(mp.SAMPLE, n_rows=2)
     with pytest.raises(ValueError, match=r'"245\$a\[" at position 6'):
         pl.col("fields").marc.extract("245$a[")
-    with pytest.raises(ValueError, match="needs a leader column"):
+    with pytest.raises(ValueError, match=r'"245\$a\[" at position 6'):
+        pl.col("fields").marc.has("245$a[")
+    # A column of the wrong kind is found when the query runs, as Polars' own expressions find it.
+    with pytest.raises(pl.exceptions.ComputeError, match="needs a leader column"):
         df.select(pl.col("fields").marc.extract("LDR/06"))
-    with pytest.raises(ValueError, match="needs a lossless fields column"):
-        df.select(pl.col("leader").marc.extract("245$a"))
+    with pytest.raises(pl.exceptions.ComputeError, match="needs a lossless fields column"):
+        df.select(pl.col("leader").marc.has("245$a"))
 
 
 def test_bibliographic_preset():
@@ -119,9 +167,11 @@ tags = st.one_of(
 )
 codes = st.one_of(st.sampled_from("abcz0189"), st.sampled_from(["a-c", "a-z", "0-9", "c-a", "a-9"]))
 subfield_specs = st.lists(
-    st.tuples(codes, st.one_of(st.just(""), ranges.map(lambda r: f"[{r}]")), st.one_of(st.just(""), ranges.map(lambda r: f"/{r}"))).map(
-        lambda parts: "$" + "".join(parts)
-    ),
+    st.tuples(
+        codes,
+        st.one_of(st.just(""), ranges.map(lambda r: f"[{r}]")),
+        st.one_of(st.just(""), ranges.map(lambda r: f"/{r}")),
+    ).map(lambda parts: "$" + "".join(parts)),
     min_size=1,
     max_size=3,
 ).map("".join)

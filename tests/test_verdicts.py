@@ -51,9 +51,17 @@ def options(on_error: str) -> dict[str, Any]:
 def test_the_columns_asked_for_change_no_verdict(path: Path, on_error: str):
     expected = verdict(lambda report: mp.read_marc(path, report=report, **options(on_error)), on_error)
     for columns in PROJECTIONS:
-        got = verdict(lambda report: mp.read_marc(path, columns=columns, report=report, **options(on_error)), on_error)
+        got = verdict(
+            lambda report, columns=columns: mp.read_marc(path, columns=columns, report=report, **options(on_error)),
+            on_error,
+        )
         assert got == expected, columns
-        scanned = verdict(lambda report: mp.scan_marc(path, columns=columns, report=report, **options(on_error)).collect(), on_error)
+        scanned = verdict(
+            lambda report, columns=columns: mp.scan_marc(
+                path, columns=columns, report=report, **options(on_error)
+            ).collect(),
+            on_error,
+        )
         assert scanned == expected, columns
 
 
@@ -79,7 +87,9 @@ def test_queries_see_every_damaged_record(path: Path, on_error: str, engine: str
 def read_natively(path: Path, on_error: str, chunk_size: int, batch_size: int, threads: int) -> pl.DataFrame:
     """The batches of the native reader in chunks and batches of these sizes, on these threads."""
     plan = _Columns.of(None, on_error=on_error, include_repairs="repairs" if on_error == "repair" else None)  # type: ignore[arg-type]
-    batches = _native.iter_batches([str(path)], plan.native(plan.names()), threads=threads, chunk_size=chunk_size, batch_size=batch_size)
+    batches = _native.iter_batches(
+        [str(path)], plan.native(plan.names()), threads=threads, chunk_size=chunk_size, batch_size=batch_size
+    )
     frames = list(batches)
     return pl.concat(frames) if frames else mp.read_marc(b"", **options(on_error))
 
@@ -103,8 +113,12 @@ def test_the_same_rows_errors_and_repairs_whatever_the_entry_point_chunks_and_th
             got = verdict(lambda report: mp.read_marc(path, report=report, **options(on_error)), on_error)
         elif entry == "iter_batches":
             got = verdict(
-                lambda report: pl.concat([mp.read_marc(b"", **options(on_error)),
-                                          *mp.iter_batches(path, batch_size=batch_size, report=report, **options(on_error))]),
+                lambda report: pl.concat(
+                    [
+                        mp.read_marc(b"", **options(on_error)),
+                        *mp.iter_batches(path, batch_size=batch_size, report=report, **options(on_error)),
+                    ]
+                ),
                 on_error,
             )
         elif entry == "scan_marc":

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import marc_polars as mp
 
-from conftest import READABLE
+from conftest import DATA, READABLE
 
 
 def utf8_and_sound(path: Path) -> bool:
@@ -46,14 +46,16 @@ def test_every_destination_and_frame_kind(tmp_path: Path):
 
 
 def test_a_marc8_record_is_written_as_utf8(tmp_path: Path):
-    from conftest import DATA
-
     marc8 = mp.read_marc(DATA / "marc8" / "marc4j__brkrtest.mrc")
     mp.write_marc(marc8, tmp_path / "out.mrc")
     back = mp.read_marc(tmp_path / "out.mrc")
     assert (back["leader"].str.slice(9, 1) == "a").all()
     assert back["fields"].equals(marc8["fields"])
-    assert back["leader"].str.slice(5).equals(marc8["leader"].str.slice(5).str.slice(0, 4) + "a" + marc8["leader"].str.slice(10))
+    assert (
+        back["leader"]
+        .str.slice(5)
+        .equals(marc8["leader"].str.slice(5).str.slice(0, 4) + "a" + marc8["leader"].str.slice(10))
+    )
 
 
 @pytest.mark.parametrize(
@@ -61,11 +63,57 @@ def test_a_marc8_record_is_written_as_utf8(tmp_path: Path):
     [
         (lambda df: df.drop("fields"), "no 'fields' column"),
         (lambda df: df.with_columns(pl.col("leader").cast(pl.Categorical)), "column 'leader' is Categorical"),
-        (lambda df: df.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("short")).otherwise("leader").alias("leader")), "row 3: leader"),
-        (lambda df: df.with_columns(pl.col("fields").list.eval(pl.element().struct.with_fields(pl.field("tag").str.slice(0, 2)))), "row 0: field 0: tag"),
-        (lambda df: df.with_columns(pl.col("fields").list.eval(pl.element().struct.with_fields(pl.when(pl.field("ind1").is_not_null()).then(pl.lit("ab")).otherwise(pl.field("ind1")).alias("ind1")))), "ind1 \"ab\" is not one character"),
-        (lambda df: df.with_columns(pl.col("fields").list.eval(pl.element().struct.with_fields(pl.when(pl.field("tag") == "245").then(pl.lit(None, pl.List(pl.Struct({"code": pl.String, "value": pl.String})))).otherwise(pl.field("subfields")).alias("subfields")))), "subfields is null"),
-        (lambda df: df.with_columns(pl.col("fields").list.eval(pl.element().struct.with_fields(pl.when(pl.field("tag") == "001").then(pl.field("data").str.pad_end(10_000, "x")).otherwise(pl.field("data")).alias("data")))), "ISO 2709 allows 9999"),
+        (
+            lambda df: df.with_columns(
+                pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("short")).otherwise("leader").alias("leader")
+            ),
+            "row 3: leader",
+        ),
+        (
+            lambda df: df.with_columns(
+                pl.col("fields").list.eval(pl.element().struct.with_fields(pl.field("tag").str.slice(0, 2)))
+            ),
+            "row 0: field 0: tag",
+        ),
+        (
+            lambda df: df.with_columns(
+                pl.col("fields").list.eval(
+                    pl.element().struct.with_fields(
+                        pl.when(pl.field("ind1").is_not_null())
+                        .then(pl.lit("ab"))
+                        .otherwise(pl.field("ind1"))
+                        .alias("ind1")
+                    )
+                )
+            ),
+            'ind1 "ab" is not one character',
+        ),
+        (
+            lambda df: df.with_columns(
+                pl.col("fields").list.eval(
+                    pl.element().struct.with_fields(
+                        pl.when(pl.field("tag") == "245")
+                        .then(pl.lit(None, pl.List(pl.Struct({"code": pl.String, "value": pl.String}))))
+                        .otherwise(pl.field("subfields"))
+                        .alias("subfields")
+                    )
+                )
+            ),
+            "subfields is null",
+        ),
+        (
+            lambda df: df.with_columns(
+                pl.col("fields").list.eval(
+                    pl.element().struct.with_fields(
+                        pl.when(pl.field("tag") == "001")
+                        .then(pl.field("data").str.pad_end(10_000, "x"))
+                        .otherwise(pl.field("data"))
+                        .alias("data")
+                    )
+                )
+            ),
+            "ISO 2709 allows 9999",
+        ),
         (lambda df: df.with_columns(pl.concat_list([pl.col("fields")] * 150)), "ISO 2709 allows 99999"),
     ],
 )
@@ -78,26 +126,38 @@ def test_invalid_frames_are_refused_before_anything_is_written(change, message, 
 
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x1d\x1e\x1f"), max_size=40)
-control_field = st.fixed_dictionaries({"tag": st.sampled_from(["001", "003", "005", "008"]), "ind1": st.none(), "ind2": st.none(), "data": text, "subfields": st.none()})
-data_field = st.fixed_dictionaries({
-    "tag": st.from_regex(r"\A[1-9][0-9]{2}\Z"),
-    "ind1": st.text(alphabet=" 0123456789", min_size=1, max_size=1),
-    "ind2": st.text(alphabet=" 0123456789", min_size=1, max_size=1),
-    "data": st.none(),
-    # A subfield is a code and a value, or empty (two delimiters in a row): {code: "", value: ""}.
-    "subfields": st.lists(
-        st.one_of(
-            st.fixed_dictionaries({"code": st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789"), "value": text}),
-            st.just({"code": "", "value": ""}),
+control_field = st.fixed_dictionaries(
+    {
+        "tag": st.sampled_from(["001", "003", "005", "008"]),
+        "ind1": st.none(),
+        "ind2": st.none(),
+        "data": text,
+        "subfields": st.none(),
+    }
+)
+data_field = st.fixed_dictionaries(
+    {
+        "tag": st.from_regex(r"\A[1-9][0-9]{2}\Z"),
+        "ind1": st.text(alphabet=" 0123456789", min_size=1, max_size=1),
+        "ind2": st.text(alphabet=" 0123456789", min_size=1, max_size=1),
+        "data": st.none(),
+        # A subfield is a code and a value, or empty (two delimiters in a row): {code: "", value: ""}.
+        "subfields": st.lists(
+            st.one_of(
+                st.fixed_dictionaries({"code": st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789"), "value": text}),
+                st.just({"code": "", "value": ""}),
+            ),
+            max_size=5,
         ),
-        max_size=5,
-    ),
-})
+    }
+)
 leaders = st.from_regex(r"\A[0-9]{5}[acdnp][a-z][a-z ][a-z ]a22[0-9]{5}[ 1-8][ aciu][ a-z]4500\Z")
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(leaders, st.lists(st.one_of(control_field, data_field), max_size=12)), min_size=1, max_size=5))
+@given(
+    st.lists(st.tuples(leaders, st.lists(st.one_of(control_field, data_field), max_size=12)), min_size=1, max_size=5)
+)
 def test_generated_records_round_trip(records):
     """Any frame of valid values writes to records that read back as the same frame (the leader's
     length and base address recomputed), and writing that frame again gives the same bytes."""

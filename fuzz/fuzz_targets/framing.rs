@@ -3,14 +3,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use marc_polars::source::{Chunker, Framing, Source};
+use marc_polars::form::Framing;
+use marc_polars::iso2709::ISO2709;
+use marc_polars::source::{Chunker, Source};
 
 fuzz_target!(|input: &[u8]| {
     let Some((&size, bytes)) = input.split_first() else { return };
     let chunk_size = usize::from(size) * 16 + 1;
     for framing in [Framing::Resync, Framing::Strict] {
         let source = Source::Memory { name: "fuzz".into(), data: bytes.to_vec().into() };
-        let chunker = Chunker::new(source, chunk_size, 7, None, false, framing).expect("memory sources open");
+        let chunker = Chunker::new(&ISO2709, source, chunk_size, 7, None, false, framing).expect("memory sources open");
         let mut covered = 0u64;
         for chunk in chunker {
             let Ok(chunk) = chunk else {

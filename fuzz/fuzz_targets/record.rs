@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use marc_polars::columns::{Encoding, Projection};
+use marc_polars::batches::read_frame;
+use marc_polars::columns::Projection;
+use marc_polars::encoding::{Encoding, Reading};
 use marc_polars::error::OnError;
-use marc_polars::pipeline::{read_frame, ReadOptions};
+use marc_polars::executor::ReadOptions;
 use marc_polars::source::Source;
 use marc_polars::spec::Spec;
 
@@ -20,14 +22,14 @@ fuzz_target!(|bytes: &[u8]| {
                 leader: true,
                 fields: true,
                 specs: specs.to_vec(),
-                encoding,
+                reading: Reading { encoding, nfc: false },
                 encoding_column: Some("encoding".into()),
                 on_error,
                 ..Default::default()
             };
-            let options = ReadOptions { projection: Arc::new(projection), threads: 1, ..Default::default() };
+            let options = ReadOptions { threads: 1, ..Default::default() };
             let source = Source::Memory { name: "fuzz".into(), data: bytes.to_vec().into() };
-            match read_frame(vec![source], &options) {
+            match read_frame(vec![source], &options, &Arc::new(projection)) {
                 Ok(frame) => assert!(frame.height() <= bytes.len()),
                 Err(error) => assert_eq!(on_error, OnError::Raise, "{error}"),
             }

@@ -7,31 +7,33 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use marc_polars::columns::{Encoding, Projection};
+use marc_polars::batches::{batches, collect};
+use marc_polars::columns::Projection;
+use marc_polars::encoding::{Encoding, Reading, TextCodec};
 use marc_polars::error::OnError;
-use marc_polars::iso2709::FieldSpan;
-use marc_polars::pipeline::{batches, collect, ReadOptions};
-use marc_polars::repair::repair;
-use marc_polars::salvage::TextCodec;
+use marc_polars::executor::ReadOptions;
+use marc_polars::iso2709::repair::repair;
+use marc_polars::record::FieldSpan;
 use marc_polars::source::Source;
 use marc_polars::spec::Spec;
 
 fuzz_target!(|bytes: &[u8]| {
-    let specs = ["LDR/05", "001", "245$a", "6..$a", "008/35-37"].map(|spec| (spec.into(), Spec::parse(spec).expect("valid spec")));
+    let specs =
+        ["LDR/05", "001", "245$a", "6..$a", "008/35-37"].map(|spec| (spec.into(), Spec::parse(spec).expect("valid spec")));
     for encoding in [Encoding::Auto, Encoding::Utf8, Encoding::Marc8, Encoding::Latin1] {
         let read = |on_error| {
             let projection = Arc::new(Projection {
                 leader: true,
                 fields: true,
                 specs: specs.to_vec(),
-                encoding,
+                reading: Reading { encoding, nfc: false },
                 on_error,
                 repairs_column: (on_error == OnError::Repair).then(|| "repairs".into()),
                 ..Default::default()
             });
-            let options = ReadOptions { projection: projection.clone(), threads: 1, ..Default::default() };
+            let options = ReadOptions { threads: 1, ..Default::default() };
             let source = Source::Memory { name: "fuzz".into(), data: bytes.to_vec().into() };
-            let mut read = batches(vec![source], &options).expect("memory sources open");
+            let mut read = batches(vec![source], &options, &projection).expect("memory sources open");
             let frame = collect(&mut read, &projection).expect("repair and collect never fail");
             let report = read.report().lock().expect("no poisoned lock").clone();
             (frame, report)

@@ -39,9 +39,7 @@ from marc_polars.pymarc.exceptions import (
 from marc_polars.pymarc.field import Field, Indicators, RawField, Subfield, map_marc8_field
 from marc_polars.pymarc.leader import Leader
 from marc_polars.pymarc.marc8 import MARC8ToUnicode, marc8_to_unicode
-from marc_polars.pymarc.record import Record, map_marc8_record, normalize_subfield_code
-from marc_polars.pymarc.reader import JSONReader, MARCMakerReader, MARCReader, Reader, map_records
-from marc_polars.pymarc.writer import JSONWriter, MARCWriter, TextWriter, Writer, XMLWriter
+from marc_polars.pymarc.marcjson import JSONHandler, parse_json_to_array
 from marc_polars.pymarc.marcxml import (
     MARC_XML_NS,
     MARC_XML_SCHEMA,
@@ -53,7 +51,9 @@ from marc_polars.pymarc.marcxml import (
     record_to_xml,
     record_to_xml_node,
 )
-from marc_polars.pymarc.marcjson import JSONHandler, parse_json_to_array
+from marc_polars.pymarc.reader import JSONReader, MARCMakerReader, MARCReader, Reader, map_records
+from marc_polars.pymarc.record import Record, map_marc8_record, normalize_subfield_code
+from marc_polars.pymarc.writer import JSONWriter, MARCWriter, TextWriter, Writer, XMLWriter
 
 __all__ = [
     "DIRECTORY_ENTRY_LEN",

@@ -9,7 +9,7 @@ an ordinary `Record`. The same field asked for twice is the same object, as with
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+from typing import IO, overload
 
 from marc_polars import _native
 from marc_polars._native import RawRecord, RecordReader
@@ -20,7 +20,7 @@ from marc_polars.pymarc.record import Record
 _new_field = object.__new__
 
 
-def _make_field(parts: tuple[Any, ...]) -> Field:
+def _make_field(parts: tuple[str, str] | tuple[str, Indicators, list[Subfield]]) -> Field:
     """A `Field` from the native reader's ``(tag, data)`` or ``(tag, indicators, subfields)``."""
     field: Field = _new_field(Field)
     if len(parts) == 2:
@@ -38,14 +38,14 @@ def _make_field(parts: tuple[Any, ...]) -> Field:
 class DecodedRecord(Record):
     """A `Record` over a natively decoded record (see the module's docstring)."""
 
-    __slots__ = ("_raw", "_made")
+    __slots__ = ("_made", "_raw")
 
-    _raw: RawRecord | None
+    _raw: RawRecord[Subfield, Indicators] | None
     #: Fields made so far by position, before the whole list is.
     _made: dict[int, Field] | None
 
     @classmethod
-    def from_raw(cls, raw: RawRecord, force_utf8: bool) -> DecodedRecord:
+    def from_raw(cls, raw: RawRecord[Subfield, Indicators], force_utf8: bool) -> DecodedRecord:
         record: DecodedRecord = _new_field(cls)
         record._raw = raw
         record._made = None
@@ -55,7 +55,7 @@ class DecodedRecord(Record):
         record.to_unicode = True
         return record
 
-    @property  # type: ignore[override]
+    @property
     def fields(self) -> list[Field]:
         raw = self._raw
         if raw is not None:
@@ -69,19 +69,19 @@ class DecodedRecord(Record):
         self._raw = self._made = None
         self._fields = fields
 
-    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+    def __getstate__(self) -> tuple[None, dict[str, object]]:
         # What copy, deepcopy and pickle see: the fields made, not the native record.
         fields = self.fields
         slots = {"leader": self.leader, "_fields": fields, "force_utf8": self.force_utf8, "to_unicode": self.to_unicode}
         return None, {**slots, "_raw": None, "_made": None}
 
-    def _field_at(self, index: int) -> Field:
+    def _field_at(self, raw: RawRecord[Subfield, Indicators], index: int) -> Field:
         made = self._made
         if made is None:
             made = self._made = {}
         field = made.get(index)
         if field is None:
-            field = made[index] = _make_field(self._raw.field(index))  # type: ignore[union-attr]
+            field = made[index] = _make_field(raw.field(index))
         return field
 
     def __getitem__(self, tag: str) -> Field:
@@ -102,12 +102,16 @@ class DecodedRecord(Record):
             field = made[index] = _make_field(raw.field(index))
         return field
 
-    def get(self, tag: str, default: Field | None = None) -> Field | None:  # type: ignore[override]
+    @overload
+    def get(self, tag: str, default: Field) -> Field: ...
+    @overload
+    def get(self, tag: str, default: None = None) -> Field | None: ...
+    def get(self, tag: str, default: Field | None = None) -> Field | None:
         raw = self._raw
         if raw is None:
             return Record.get(self, tag, default)
         index = raw.find(tag) if isinstance(tag, str) else -1
-        return default if index < 0 else self._field_at(index)
+        return default if index < 0 else self._field_at(raw, index)
 
     def __contains__(self, tag: object) -> bool:
         raw = self._raw
@@ -116,7 +120,9 @@ class DecodedRecord(Record):
         return isinstance(tag, str) and raw.find(tag) >= 0
 
 
-def native_records(target: object, file_handle: IO[bytes], force_utf8: bool) -> tuple[RecordReader, int] | None:
+def native_records(
+    target: object, file_handle: IO[bytes], force_utf8: bool
+) -> tuple[RecordReader[Subfield, Indicators], int] | None:
     """The native reader over what `MARCReader` was given, and where in `file_handle` it starts.
 
     None when the native reader cannot take over: a stream that cannot seek could not be

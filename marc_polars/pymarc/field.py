@@ -53,7 +53,7 @@ class Field:
         Field("001", data="ocm12345")
     """
 
-    __slots__ = ("tag", "data", "_indicators", "subfields", "control_field")
+    __slots__ = ("_indicators", "control_field", "data", "subfields", "tag")
 
     def __init__(
         self,
@@ -167,7 +167,7 @@ class Field:
         """Whether a subfield `code` is present; always False for a control field."""
         if self.control_field:
             return False
-        for subfield in self.subfields:  # a plain loop: faster than any() on short lists
+        for subfield in self.subfields:  # noqa: SIM110 - a plain loop: faster than any() on short lists
             if subfield.code == code:
                 return True
         return False

@@ -11,7 +11,7 @@ from marc_polars.pymarc.constants import LEADER_LEN
 class _Part:
     """A named run of leader positions, read and written as an attribute of `Leader`."""
 
-    __slots__ = ("start", "width", "label")
+    __slots__ = ("label", "start", "width")
 
     def __init__(self, start: int, width: int, label: str) -> None:
         self.start = start
@@ -94,9 +94,7 @@ class Leader:
     cataloging_form = _Part(18, 1, "Descriptive cataloging form")
     multipart_ressource = _Part(19, 1, "Multipart resource record level")
     length_of_field_length = _Part(20, 1, "Length of the length-of-field portion")
-    starting_character_position_length = _Part(
-        21, 1, "Length of the starting-character-position portion"
-    )
+    starting_character_position_length = _Part(21, 1, "Length of the starting-character-position portion")
     implementation_defined_length = _Part(22, 1, "Length of the implementation-defined portion")
 
 

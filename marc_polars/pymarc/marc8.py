@@ -43,7 +43,7 @@ def marc8_to_unicode(marc8: bytes | str, hide_utf8_warnings: bool = False) -> st
         # As pymarc makes it, from whatever it was given (which fails for anything but bytes).
         raise UnicodeDecodeError(
             "marc8_to_unicode",
-            marc8,  # type: ignore[arg-type]
+            marc8,  # type: ignore[arg-type]  # a str too, on purpose: the TypeError that follows is pymarc's
             0,
             len(marc8),
             "invalid multibyte character encoding",

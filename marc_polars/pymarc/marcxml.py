@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import IO, Any, Union
+from typing import IO, Literal
 from xml.sax import make_parser
 from xml.sax.handler import ContentHandler, feature_namespaces
 from xml.sax.xmlreader import AttributesNSImpl
@@ -16,12 +16,12 @@ from marc_polars.pymarc.marc8 import MARC8ToUnicode
 from marc_polars.pymarc.record import Record
 
 __all__ = [
-    "XSI_NS",
     "MARC_XML_NS",
     "MARC_XML_SCHEMA",
+    "XSI_NS",
     "XmlHandler",
-    "parse_xml",
     "map_xml",
+    "parse_xml",
     "parse_xml_to_array",
     "record_to_xml",
     "record_to_xml_node",
@@ -32,9 +32,12 @@ MARC_XML_NS = "http://www.loc.gov/MARC21/slim"
 MARC_XML_SCHEMA = f"{MARC_XML_NS} http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd"
 
 #: What the parsing functions take: a path, a URL, or a file object (text or binary).
-XmlSource = Union[str, IO[Any]]
+XmlSource = str | IO[str] | IO[bytes]
 
-_Name = tuple[Union[str, None], str]
+#: The forms `unicodedata.normalize` takes.
+NormalizeForm = Literal["NFC", "NFD", "NFKC", "NFKD"]
+
+_Name = tuple[str | None, str]
 
 
 class XmlHandler(ContentHandler):
@@ -46,7 +49,7 @@ class XmlHandler(ContentHandler):
     text with `unicodedata.normalize`.
     """
 
-    def __init__(self, strict: bool = False, normalize_form: str | None = None) -> None:
+    def __init__(self, strict: bool = False, normalize_form: NormalizeForm | None = None) -> None:
         super().__init__()
         self.records: list[Record] = []
         self.normalize_form = normalize_form
@@ -79,7 +82,7 @@ class XmlHandler(ContentHandler):
         text = "".join(self._text)
         self._text = []
         if self.normalize_form is not None:
-            text = unicodedata.normalize(self.normalize_form, text)  # type: ignore[arg-type]
+            text = unicodedata.normalize(self.normalize_form, text)
 
         if element == "record" and self._record is not None:
             record, self._record = self._record, None
@@ -114,16 +117,26 @@ def parse_xml(xml_file: XmlSource, handler: ContentHandler) -> None:
     parser.parse(xml_file)
 
 
+class _CallingHandler(XmlHandler):
+    """An `XmlHandler` that calls `function` on each record, as it is parsed, rather than keep it."""
+
+    def __init__(self, function: Callable[[Record], object]) -> None:
+        super().__init__()
+        self._function = function
+
+    def process_record(self, record: Record) -> None:
+        self._function(record)
+
+
 def map_xml(function: Callable[[Record], object], *files: XmlSource) -> None:
     """Call `function` on each record of each MARCXML file, as it is parsed."""
-    handler = XmlHandler()
-    handler.process_record = function  # type: ignore[method-assign,assignment]
+    handler = _CallingHandler(function)
     for xml_file in files:
         parse_xml(xml_file, handler)
 
 
 def parse_xml_to_array(
-    xml_file: XmlSource, strict: bool = False, normalize_form: str | None = None
+    xml_file: XmlSource, strict: bool = False, normalize_form: NormalizeForm | None = None
 ) -> list[Record]:
     """All records of a MARCXML file (path, file object or file-like object), as a list.
 

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any, Literal, NamedTuple, Union
+from typing import IO, Any, Literal, NamedTuple, cast
 
 from marc_polars._native import RawRecord, RecordReader
 from marc_polars.exceptions import MarcError
@@ -24,10 +24,10 @@ from marc_polars.pymarc.field import Field, Indicators, Subfield
 from marc_polars.pymarc.leader import Leader
 from marc_polars.pymarc.record import Record
 
-__all__ = ["Reader", "MARCReader", "map_records", "JSONReader", "MARCMakerReader"]
+__all__ = ["JSONReader", "MARCMakerReader", "MARCReader", "Reader", "map_records"]
 
 #: What `MARCReader` reads: raw ISO 2709 bytes, a binary file object or a path.
-MarcSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes]]
+MarcSource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
 
 _END_OF_RECORD = END_OF_RECORD.encode("ascii")
 
@@ -77,12 +77,9 @@ def _next_chunk(file_handle: IO[bytes]) -> _Chunk | None:
         length = int(head)
     except ValueError:
         return _Chunk(head, RecordLengthInvalid())
-    if length < 5:
-        # A length too small to cover its own digits reads the rest of the stream, as pymarc's
-        # read(length - 5) does.
-        rest = file_handle.read()
-    else:
-        rest = _read_up_to(file_handle, length - 5)
+    # A length too small to cover its own digits reads the rest of the stream, as pymarc's
+    # read(length - 5) does.
+    rest = file_handle.read() if length < 5 else _read_up_to(file_handle, length - 5)
     chunk = head + rest
     if len(chunk) < length:
         return _Chunk(chunk, TruncatedRecord())
@@ -118,7 +115,7 @@ class MARCReader(Reader):
     #: Under `on_error`: the number and byte offset of the record last read.
     _location = (0, 0)
     #: The record last read natively: its bytes become `current_chunk` only if asked for.
-    _current_raw: RawRecord | None = None
+    _current_raw: RawRecord[Subfield, Indicators] | None = None
     _exhausted = False
 
     def __init__(
@@ -156,7 +153,7 @@ class MARCReader(Reader):
         # after a framing error the rest is read here, the way pymarc reads it, from where the
         # native reader stopped. Without `to_unicode` every record would take the slow path.
         native = native_records(marc_target, self.file_handle, force_utf8) if to_unicode else None
-        self._native: RecordReader | None = native[0] if native else None
+        self._native: RecordReader[Subfield, Indicators] | None = native[0] if native else None
         self._native_start = native[1] if native else 0
         self._source_name = _source_name(marc_target, self.file_handle)
         self._next_offset = self._native_start if native else _position(self.file_handle)
@@ -212,7 +209,9 @@ class MARCReader(Reader):
             located = type(error)(f"{where}: {error}", self._source_name, number, offset)
             located.__cause__ = error.__cause__
             return located
-        error.source, error.record, error.byte_offset = self._source_name, number, offset  # type: ignore[attr-defined]
+        # Attributes its class does not declare, so set by name.
+        for name, value in (("source", self._source_name), ("record", number), ("byte_offset", offset)):
+            setattr(error, name, value)
         if hasattr(error, "add_note"):
             error.add_note(where)
         return error
@@ -306,15 +305,17 @@ def map_records(f: Callable[[Record | None], object], *files: MarcSource) -> Non
                 reader.close()
 
 
-def _text_handle(target: Any, encoding: str | None) -> IO[str]:
+def _text_handle(target: bytes | bytearray | str | os.PathLike[str] | IO[str], encoding: str | None) -> IO[str]:
     """A text handle on a file object, an existing path, or the text itself."""
     if isinstance(target, io.IOBase) or callable(getattr(target, "read", None)):
-        return target
+        # Whatever its class, an object with .read() is read as a text file object.
+        return cast(IO[str], target)
     if isinstance(target, os.PathLike) or (isinstance(target, str) and os.path.exists(target)):
-        return open(target, encoding=encoding)  # noqa: SIM115 - the caller closes it
+        return open(target, encoding=encoding)  # the caller closes it
     if isinstance(target, (bytes, bytearray)):
         return io.StringIO(bytes(target).decode(encoding or "utf-8"))
-    return io.StringIO(target)
+    # The text itself; anything else fails here.
+    return io.StringIO(cast(str, target))
 
 
 class JSONReader(Reader):
@@ -359,9 +360,7 @@ class JSONReader(Reader):
             if isinstance(value, dict) and "subfields" in value:
                 # Each subfield object normally holds one code; any extra codes are kept in order.
                 subfields = [
-                    Subfield(code=code, value=text)
-                    for sub in value["subfields"]
-                    for code, text in sub.items()
+                    Subfield(code=code, value=text) for sub in value["subfields"] for code, text in sub.items()
                 ]
                 field = Field(
                     tag=tag,
@@ -382,9 +381,7 @@ class MARCMakerReader(Reader):
     `=TAG  12$aone$btwo` for data fields. The text is read whole and the handle closed.
     """
 
-    def __init__(
-        self, target: bytes | str | os.PathLike[str] | IO[str], encoding: str = "utf-8"
-    ) -> None:
+    def __init__(self, target: bytes | str | os.PathLike[str] | IO[str], encoding: str = "utf-8") -> None:
         file_handle = _text_handle(target, encoding)
         try:
             text = file_handle.read()

@@ -8,7 +8,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Iterator
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from marc_polars.exceptions import (
     BadSubfieldCodeWarning,
@@ -72,7 +72,7 @@ class Record:
     may produce them on first use.
     """
 
-    __slots__ = ("leader", "_fields", "force_utf8", "to_unicode")
+    __slots__ = ("_fields", "force_utf8", "leader", "to_unicode")
 
     def __init__(
         self,
@@ -133,7 +133,7 @@ class Record:
 
     def __contains__(self, tag: object) -> bool:
         """Whether a field with `tag` is present."""
-        for field in self.fields:  # a plain loop: faster than any() on short lists
+        for field in self.fields:  # noqa: SIM110 - a plain loop: faster than any() on short lists
             if field.tag == tag:
                 return True
         return False
@@ -272,12 +272,11 @@ class Record:
                 if to_unicode:
                     fields.append(Field(tag, data=data.decode(encoding)))
                 else:
-                    fields.append(RawField(tag, data=data))  # type: ignore[arg-type]
+                    # A RawField holds the bytes as read, where a Field's annotations say text.
+                    fields.append(RawField(tag, data=cast(str, data)))
             else:
                 fields.append(
-                    self._decode_data_field(
-                        tag, data, to_unicode, utf8, encoding, hide_utf8_warnings, utf8_handling
-                    )
+                    self._decode_data_field(tag, data, to_unicode, utf8, encoding, hide_utf8_warnings, utf8_handling)
                 )
             count += 1
         if count == 0:
@@ -320,14 +319,15 @@ class Record:
                 warnings.warn(BadSubfieldCodeWarning(chunk), stacklevel=3)
                 code, skip = normalize_subfield_code(chunk)
             raw = chunk[skip:]
-            value: Any = raw
-            if to_unicode:
-                if utf8:
-                    value = raw.decode("utf-8", utf8_handling)
-                elif encoding == "iso8859-1":
-                    value = marc8_to_unicode(raw, hide_utf8_warnings)
-                else:
-                    value = raw.decode(encoding)
+            if not to_unicode:
+                # A RawField holds the bytes as read, where a Subfield's annotations say text.
+                value = cast(str, raw)
+            elif utf8:
+                value = raw.decode("utf-8", utf8_handling)
+            elif encoding == "iso8859-1":
+                value = marc8_to_unicode(raw, hide_utf8_warnings)
+            else:
+                value = raw.decode(encoding)
             subfields.append(Subfield(code, value))
 
         cls = Field if to_unicode else RawField

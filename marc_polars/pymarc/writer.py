@@ -10,7 +10,7 @@ from marc_polars.pymarc.exceptions import WriteNeedsRecord
 from marc_polars.pymarc.marcxml import MARC_XML_NS, record_to_xml_node
 from marc_polars.pymarc.record import Record
 
-__all__ = ["Writer", "JSONWriter", "MARCWriter", "TextWriter", "XMLWriter"]
+__all__ = ["JSONWriter", "MARCWriter", "TextWriter", "Writer", "XMLWriter"]
 
 
 class Writer:

@@ -12,8 +12,19 @@ import sys
 import types
 
 IMPL = os.environ["MARC_IMPL"]
-SUBMODULES = ["constants", "exceptions", "field", "leader", "marc8", "marc8_mapping", "marcjson",
-              "marcxml", "reader", "record", "writer"]
+SUBMODULES = [
+    "constants",
+    "exceptions",
+    "field",
+    "leader",
+    "marc8",
+    "marc8_mapping",
+    "marcjson",
+    "marcxml",
+    "reader",
+    "record",
+    "writer",
+]
 
 assert "pymarc" not in sys.modules, "the real pymarc was imported before the substitution"
 _impl = importlib.import_module(IMPL)
@@ -34,8 +45,12 @@ def pytest_report_header(config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    leaked = [name for name, module in sys.modules.items()
-              if name.split(".")[0] == "pymarc" and "/pymarc/" in (getattr(module, "__file__", None) or "")
-              and IMPL.replace(".", "/") not in module.__file__]
+    leaked = [
+        name
+        for name, module in sys.modules.items()
+        if name.split(".")[0] == "pymarc"
+        and "/pymarc/" in (getattr(module, "__file__", None) or "")
+        and IMPL.replace(".", "/") not in module.__file__
+    ]
     if leaked:
         raise RuntimeError(f"the real pymarc was imported behind the alias: {leaked}")

@@ -22,6 +22,7 @@ Standard library only, so it runs wherever Python 3 does.
 """
 
 import gzip
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -159,14 +160,14 @@ def check(sets):
             sys.exit(f"set {iso:#x}: a double diacritic half is missing")
         if any(first not in alts for _, first in halves):
             sys.exit(f"set {iso:#x}: a double diacritic's first half has no <alt>")
-    eacc = {code: scalar for code, scalar, _ in sets[0x31][1]}
-    for code, scalar in PYMARC_EACC.items():
-        if eacc.get(code, scalar) == scalar:
-            sys.exit(f"EACC {code:#x}: not in LC's table, or LC maps it to pymarc's value already")
         width = 3 if iso in MULTIBYTE else 1
         for code, scalar, _ in entries:
             if code >= 1 << (8 * width) or not 0 <= scalar <= 0x10FFFF or 0xD800 <= scalar <= 0xDFFF:
                 sys.exit(f"set {iso:#x}: bad entry {code:#x} -> {scalar:#x}")
+    eacc = {code: scalar for code, scalar, _ in sets[0x31][1]}
+    for code, scalar in PYMARC_EACC.items():
+        if eacc.get(code, scalar) == scalar:
+            sys.exit(f"EACC {code:#x}: not in LC's table, or LC maps it to pymarc's value already")
 
 
 def rust_value(scalar, combining):
@@ -225,7 +226,8 @@ def render(sets):
         const = RUST_NAMES[iso]
         second_halves = ", ".join(f"({second:#x}, {first:#x})" for second, first in halves)
         overrides = [
-            f"({code:#x}, {rust_value(scalar, comb):#x})" for code, scalar, comb in pymarc_overrides(iso, entries, halves, alts)
+            f"({code:#x}, {rust_value(scalar, comb):#x})"
+            for code, scalar, comb in pymarc_overrides(iso, entries, halves, alts)
         ]
         out += [
             f"/// {name}: {len(entries)} codes.",
@@ -260,6 +262,8 @@ def main():
         sets = read_sets(ET.parse(xml).getroot())
     check(sets)
     TARGET.write_text(render(sets))
+    # Laid out as `cargo fmt --check` wants it, by the repository's rustfmt.toml.
+    subprocess.run(["rustfmt", "--edition", "2021", str(TARGET)], check=True)
     for iso, (name, entries, _, _) in sets.items():
         print(f"{iso:#04x} {name}: {len(entries)} codes")
     print(f"wrote {TARGET}")

@@ -6,51 +6,14 @@
 //! Bytes that do not decode become U+FFFD (or what MARC-8 writes for them), which the `raw` bytes
 //! make good.
 
-use crate::iso2709::{DataFieldParts, FieldSpan, FIELD_TERMINATOR, LEADER_LEN, SUBFIELD_DELIMITER};
-use crate::marc8;
-
-/// How a salvaged record's text is decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextCodec {
-    Utf8,
-    Marc8 { nfc: bool },
-    Latin1,
-}
-
-impl TextCodec {
-    /// The encoding's name, as `encoding=` takes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            TextCodec::Utf8 => "utf-8",
-            TextCodec::Marc8 { .. } => "marc-8",
-            TextCodec::Latin1 => "latin-1",
-        }
-    }
-
-    /// Appends `bytes` decoded to `out`; never fails.
-    pub fn decode_into(self, bytes: &[u8], out: &mut Vec<u8>) {
-        match self {
-            TextCodec::Utf8 => out.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes()),
-            TextCodec::Marc8 { nfc } => out.extend_from_slice(marc8::decode_normalized(bytes, nfc).text.as_bytes()),
-            TextCodec::Latin1 => {
-                let mut buf = [0; 4];
-                for &byte in bytes {
-                    out.extend_from_slice(char::from(byte).encode_utf8(&mut buf).as_bytes());
-                }
-            }
-        }
-    }
-}
+use super::{parse_digits, FIELD_TERMINATOR, LEADER_LEN, RECORD_TERMINATOR};
+use crate::encoding::TextCodec;
+use crate::record::{DataFieldParts, FieldSpan, SUBFIELD_DELIMITER};
 
 /// A salvaged record in the buffer it was appended to: its leader is `..leader_len` of it, and
 /// `spans` (relative to its start) its fields.
 pub struct Salvaged {
     pub leader_len: usize,
-}
-
-fn digits(bytes: &[u8]) -> Option<usize> {
-    (!bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit))
-        .then(|| bytes.iter().fold(0, |n, &b| n * 10 + usize::from(b - b'0')))
 }
 
 /// Appends what can be read of `record` to `out` as UTF-8 text, and its fields' spans (relative to
@@ -59,7 +22,7 @@ pub fn salvage(record: &[u8], codec: TextCodec, out: &mut Vec<u8>, spans: &mut V
     spans.clear();
     let base = out.len();
     // The leader is ASCII in any encoding: read as UTF-8 (lossily), whatever the codec.
-    TextCodec::Utf8.decode_into(&record[..record.len().min(LEADER_LEN)], out);
+    TextCodec::Utf8.decode_lossy(&record[..record.len().min(LEADER_LEN)], out);
     let leader_len = out.len() - base;
     if record.len() <= LEADER_LEN {
         return Salvaged { leader_len };
@@ -67,7 +30,7 @@ pub fn salvage(record: &[u8], codec: TextCodec, out: &mut Vec<u8>, spans: &mut V
     // The directory ends just before the base address if that lies in the record (its terminator
     // may be what is damaged), else at the first field terminator; field offsets count from the
     // end of the directory in either case.
-    let declared = digits(&record[12..17]).filter(|&at| at > LEADER_LEN && at <= record.len());
+    let declared = parse_digits(&record[12..17]).filter(|&at| at > LEADER_LEN && at <= record.len());
     let directory_end = match declared {
         Some(at) => at - 1,
         None => match memchr::memchr(FIELD_TERMINATOR, &record[LEADER_LEN..]) {
@@ -83,7 +46,7 @@ pub fn salvage(record: &[u8], codec: TextCodec, out: &mut Vec<u8>, spans: &mut V
     while at + 12 <= directory_end {
         let entry = &record[at..at + 12];
         let tag = [entry[0], entry[1], entry[2]];
-        let place = match (digits(&entry[3..7]), digits(&entry[7..12])) {
+        let place = match (parse_digits(&entry[3..7]), parse_digits(&entry[7..12])) {
             (Some(length), Some(offset)) if tag.iter().all(u8::is_ascii_graphic) => {
                 let start = data_start.saturating_add(offset);
                 let end = start.saturating_add(length).min(record.len());
@@ -98,7 +61,7 @@ pub fn salvage(record: &[u8], codec: TextCodec, out: &mut Vec<u8>, spans: &mut V
         };
         at += 12;
         let mut content = &record[start..end];
-        if let Some(cut) = memchr::memchr2(FIELD_TERMINATOR, crate::iso2709::RECORD_TERMINATOR, content) {
+        if let Some(cut) = memchr::memchr2(FIELD_TERMINATOR, RECORD_TERMINATOR, content) {
             content = &content[..cut];
         }
         let tag_at = out.len() - base;
@@ -106,17 +69,17 @@ pub fn salvage(record: &[u8], codec: TextCodec, out: &mut Vec<u8>, spans: &mut V
         let field_start = out.len() - base;
         let span = FieldSpan { tag, tag_at, start: field_start, len: 0 };
         if span.is_control() {
-            codec.decode_into(content, out);
+            codec.decode_lossy(content, out);
         } else {
             let parts = DataFieldParts::split(content);
-            TextCodec::Utf8.decode_into(parts.indicators, out);
+            TextCodec::Utf8.decode_lossy(parts.indicators, out);
             for subfield in parts.subfields() {
                 out.push(SUBFIELD_DELIMITER);
                 // The code is ASCII in every encoding; a value is decoded on its own, as MARC-8
                 // starts each from the default sets.
                 let (code, value) = subfield.split_at(subfield.len().min(1));
-                TextCodec::Utf8.decode_into(code, out);
-                codec.decode_into(value, out);
+                TextCodec::Utf8.decode_lossy(code, out);
+                codec.decode_lossy(value, out);
             }
         }
         spans.push(FieldSpan { len: out.len() - base - field_start, ..span });
@@ -167,7 +130,7 @@ mod tests {
         // Drop the last byte of entry 0: entries 1 and 2 are shifted by one (and the base address
         // says where the directory now ends, as the writer of such a record computed it).
         record.remove(LEADER_LEN + 11);
-        let base = digits(&record[12..17]).unwrap() - 1;
+        let base = parse_digits(&record[12..17]).unwrap() - 1;
         record[12..17].copy_from_slice(format!("{base:05}").as_bytes());
         let (_, fields) = salvaged(&record, TextCodec::Utf8);
         assert_eq!(fields.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["245", "650"]);

@@ -5,131 +5,23 @@
 //! it, a base address that disagrees with where the directory ends, directory lengths that count
 //! characters rather than bytes, text before the first subfield delimiter, bytes no MARC-8 set
 //! defines. [`repair`] reads such a record the one way its bytes allow, into the same text a sound
-//! record becomes, and lists every change it made ([`Repair`]): nothing is changed silently, and
+//! record becomes, and lists every change it made ([`crate::report::Repair`]): nothing is changed silently, and
 //! the record's exact bytes stay beside it. A record whose fields cannot be found is left damaged.
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::{parse_digits, FIELD_TERMINATOR, LEADER_LEN, MAX_DECLARABLE_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER};
 use crate::encoding;
+use crate::encoding::TextCodec;
 use crate::error::{Damage, DamageKind};
-use crate::iso2709::{parse_digits, FieldSpan, FIELD_TERMINATOR, LEADER_LEN, MAX_DECLARABLE_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER};
 use crate::marc8;
-use crate::salvage::TextCodec;
-
-/// What a repair changed. Each kind has a stable snake_case [`code`](RepairKind::code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RepairKind {
-    /// Leader/00-04 does not give the record's length: it was read up to its record terminator.
-    RecordLength,
-    /// Leader/10-11 are not `22`: read as MARC 21 says they must be.
-    LeaderCounts,
-    /// Leader/20-23 are not `4500`: read as MARC 21 says they must be.
-    LeaderEntryMap,
-    /// A leader byte that is not printable ASCII: read as `|`, MARC's fill character.
-    LeaderFill,
-    /// Leader/12-16 does not point just past the directory's terminator: the directory ends at
-    /// the field terminator after which every directory entry finds its field.
-    BaseAddress,
-    /// The directory ends where the base address says, but not on a field terminator.
-    DirectoryTerminator,
-    /// A tag with a space in it.
-    TagCharacters,
-    /// Directory lengths or offsets that miss the fields' terminators (they count characters
-    /// rather than bytes, say): the fields are read from one field terminator to the next, in
-    /// directory order, when there are as many as there are directory entries.
-    FieldBounds,
-    /// A data field with fewer than two indicators: padded with blanks.
-    MissingIndicators,
-    /// More than two indicators before the first subfield delimiter (blanks, or one byte more):
-    /// the first two are kept, the report names the others.
-    ExtraIndicators,
-    /// Text after the indicators before any subfield delimiter: kept as a subfield of code
-    /// [`TEXT_BEFORE_SUBFIELD_CODE`].
-    TextBeforeSubfield,
-    /// An indicator that is not ASCII in a MARC-8 or Latin-1 record: read as U+FFFD.
-    IndicatorReplaced,
-    /// A subfield code that is not ASCII: read as pymarc reads it, the first ASCII character of
-    /// the subfield decomposed (the letter a diacritic decorates, say).
-    SubfieldCodeReplaced,
-    /// MARC-8 bytes no set defines (or an escape sequence cut short): read as U+FFFD.
-    Marc8Replaced,
-    /// Bytes that are not UTF-8 in a UTF-8 record: read as U+FFFD.
-    Utf8Replaced,
-    /// A record labelled UTF-8 whose bytes are not UTF-8 but read as MARC-8 without a fault: read
-    /// as MARC-8.
-    ReadAsMarc8,
-}
+use crate::record::FieldSpan;
+use crate::report::{RepairKind, Repairs};
 
 /// The code of the subfield that keeps text found before a data field's first subfield delimiter.
 /// `@` is no MARC 21 subfield code, so it cannot be taken for one; Koha names the text of fields
 /// without subfields the same way.
 pub const TEXT_BEFORE_SUBFIELD_CODE: u8 = b'@';
-
-impl RepairKind {
-    pub const ALL: [RepairKind; 16] = [
-        RepairKind::RecordLength,
-        RepairKind::LeaderCounts,
-        RepairKind::LeaderEntryMap,
-        RepairKind::LeaderFill,
-        RepairKind::BaseAddress,
-        RepairKind::DirectoryTerminator,
-        RepairKind::TagCharacters,
-        RepairKind::FieldBounds,
-        RepairKind::MissingIndicators,
-        RepairKind::ExtraIndicators,
-        RepairKind::TextBeforeSubfield,
-        RepairKind::IndicatorReplaced,
-        RepairKind::SubfieldCodeReplaced,
-        RepairKind::Marc8Replaced,
-        RepairKind::Utf8Replaced,
-        RepairKind::ReadAsMarc8,
-    ];
-
-    /// The stable name of the repair, in the `repairs` column and the report.
-    pub fn code(self) -> &'static str {
-        match self {
-            RepairKind::RecordLength => "record_length",
-            RepairKind::LeaderCounts => "leader_counts",
-            RepairKind::LeaderEntryMap => "leader_entry_map",
-            RepairKind::LeaderFill => "leader_fill",
-            RepairKind::BaseAddress => "base_address",
-            RepairKind::DirectoryTerminator => "directory_terminator",
-            RepairKind::TagCharacters => "tag_characters",
-            RepairKind::FieldBounds => "field_bounds",
-            RepairKind::MissingIndicators => "missing_indicators",
-            RepairKind::ExtraIndicators => "extra_indicators",
-            RepairKind::TextBeforeSubfield => "text_before_subfield",
-            RepairKind::IndicatorReplaced => "indicator_replaced",
-            RepairKind::SubfieldCodeReplaced => "subfield_code_replaced",
-            RepairKind::Marc8Replaced => "marc8_replaced",
-            RepairKind::Utf8Replaced => "utf8_replaced",
-            RepairKind::ReadAsMarc8 => "read_as_marc8",
-        }
-    }
-}
-
-/// One kind of repair made to a record: where it was first needed (counted from the record's
-/// first byte), how many times, and what was changed there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Repair {
-    pub kind: RepairKind,
-    pub offset: usize,
-    pub count: usize,
-    pub detail: String,
-}
-
-/// The repairs of one record, one per kind, in the order they were first needed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Repairs(pub Vec<Repair>);
-
-impl Repairs {
-    fn note(&mut self, kind: RepairKind, offset: usize, detail: impl FnOnce() -> String) {
-        match self.0.iter_mut().find(|repair| repair.kind == kind) {
-            Some(repair) => repair.count += 1,
-            None => self.0.push(Repair { kind, offset, count: 1, detail: detail() }),
-        }
-    }
-}
 
 /// A field as the repaired directory finds it: `start..end` is its content, terminator excluded.
 struct Entry {
@@ -177,7 +69,7 @@ pub fn repair(
         out.extend_from_slice(&entry.tag);
         let start = out.len() - base;
         let span = FieldSpan { tag: entry.tag, tag_at, start, len: 0 };
-        let text = Text { record, codec };
+        let text = RecordBytes { record, codec };
         if span.is_control() {
             text.decode(entry.start..entry.end, out, &mut repairs);
         } else {
@@ -225,11 +117,19 @@ fn directory(record: &[u8], repairs: &mut Repairs) -> Result<Vec<Entry>, Damage>
     let found = (parsed.iter().find_map(|(end, raw)| Some((*end, by_directory(record, *end, raw)?, false))))
         .or_else(|| parsed.iter().find_map(|(end, raw)| Some((*end, by_terminators(record, *end, raw)?, true))));
     let Some((end, fields, by_terminators)) = found else {
-        return Err(Damage::new(DamageKind::BadDirectory, LEADER_LEN, "no reading of the directory finds its fields".to_string()));
+        return Err(Damage::new(
+            DamageKind::BadDirectory,
+            LEADER_LEN,
+            "no reading of the directory finds its fields".to_string(),
+        ));
     };
     if Some(end) != declared {
         repairs.note(RepairKind::BaseAddress, 12, || {
-            format!("leader/12-16 is {:?}; the directory ends at byte {end}, so the fields start at {}", lossy(&record[12..17]), end + 1)
+            format!(
+                "leader/12-16 is {:?}; the directory ends at byte {end}, so the fields start at {}",
+                lossy(&record[12..17]),
+                end + 1
+            )
         });
     } else if record[end] != FIELD_TERMINATOR {
         repairs.note(RepairKind::DirectoryTerminator, end, || format!("the directory ends with 0x{:02X}, not 0x1E", record[end]));
@@ -239,7 +139,9 @@ fn directory(record: &[u8], repairs: &mut Repairs) -> Result<Vec<Entry>, Damage>
         if entry.tag.contains(&b' ') {
             repairs.note(RepairKind::TagCharacters, entry.at, || format!("tag {:?} has a space in it", lossy(&entry.tag)));
         }
-        if by_terminators && (field.start, field.end) != (end + 1 + entry.offset, end + 1 + entry.offset + entry.length.saturating_sub(1)) {
+        if by_terminators
+            && (field.start, field.end) != (end + 1 + entry.offset, end + 1 + entry.offset + entry.length.saturating_sub(1))
+        {
             repairs.note(RepairKind::FieldBounds, entry.at, || {
                 format!("field {} (directory entry at byte {}) read from terminator to terminator", lossy(&entry.tag), entry.at)
             });
@@ -306,12 +208,12 @@ fn by_terminators(record: &[u8], end: usize, raw: &[RawEntry]) -> Option<Vec<Ent
 
 /// A record's bytes and how its text is decoded.
 #[derive(Clone, Copy)]
-struct Text<'a> {
+struct RecordBytes<'a> {
     record: &'a [u8],
     codec: TextCodec,
 }
 
-impl Text<'_> {
+impl RecordBytes<'_> {
     /// Appends the text of `range` of the record, noting what could not be read as it is.
     fn decode(&self, range: std::ops::Range<usize>, out: &mut Vec<u8>, repairs: &mut Repairs) {
         let bytes = &self.record[range.clone()];
@@ -332,7 +234,7 @@ impl Text<'_> {
                 }
                 out.extend_from_slice(decoded.text.as_bytes());
             }
-            TextCodec::Latin1 => TextCodec::Latin1.decode_into(bytes, out),
+            TextCodec::Latin1 => TextCodec::Latin1.decode_lossy(bytes, out),
         }
     }
 
@@ -369,7 +271,7 @@ impl Text<'_> {
 
 /// A data field's indicators and subfields, as a sound one's content is: two indicators, then each
 /// subfield's delimiter, code and value.
-fn data_field(text: Text<'_>, entry: &Entry, out: &mut Vec<u8>, repairs: &mut Repairs) {
+fn data_field(text: RecordBytes<'_>, entry: &Entry, out: &mut Vec<u8>, repairs: &mut Repairs) {
     let content = &text.record[entry.start..entry.end];
     let first_delimiter = memchr::memchr(SUBFIELD_DELIMITER, content).map(|at| entry.start + at);
     let prefix_end = first_delimiter.unwrap_or(entry.end);
@@ -395,7 +297,11 @@ fn data_field(text: Text<'_>, entry: &Entry, out: &mut Vec<u8>, repairs: &mut Re
             });
         } else {
             repairs.note(RepairKind::TextBeforeSubfield, at, || {
-                format!("field {}: text before its first subfield delimiter kept as subfield ${}", lossy(&entry.tag), TEXT_BEFORE_SUBFIELD_CODE as char)
+                format!(
+                    "field {}: text before its first subfield delimiter kept as subfield ${}",
+                    lossy(&entry.tag),
+                    TEXT_BEFORE_SUBFIELD_CODE as char
+                )
             });
             out.extend_from_slice(&[SUBFIELD_DELIMITER, TEXT_BEFORE_SUBFIELD_CODE]);
             text.decode(at..prefix_end, out, repairs);
@@ -410,7 +316,11 @@ fn data_field(text: Text<'_>, entry: &Entry, out: &mut Vec<u8>, repairs: &mut Re
             let (code, len) = subfield_code(&text.record[start..end]).unwrap_or((char::REPLACEMENT_CHARACTER, 1));
             if !text.record[start].is_ascii() {
                 repairs.note(RepairKind::SubfieldCodeReplaced, start, || {
-                    format!("field {}: subfield code {:?} read as {code:?}", lossy(&entry.tag), lossy(&text.record[start..start + len]))
+                    format!(
+                        "field {}: subfield code {:?} read as {code:?}",
+                        lossy(&entry.tag),
+                        lossy(&text.record[start..start + len])
+                    )
                 });
             }
             out.extend_from_slice(code.encode_utf8(&mut [0; 4]).as_bytes());
@@ -448,12 +358,17 @@ mod tests {
     use super::*;
     use crate::iso2709::tests::{build, sample};
 
-    /// The repaired text of `record` as (leader, [(tag, content)]), and the codes of its repairs.
-    fn repaired(record: &[u8], codec: TextCodec) -> Result<(String, Vec<(String, String)>, Vec<&'static str>), Damage> {
+    /// A repaired record: its leader, its fields as (tag, content), and the codes of its repairs.
+    type Read = (String, Vec<(String, String)>, Vec<&'static str>);
+
+    fn repaired(record: &[u8], codec: TextCodec) -> Result<Read, Damage> {
         let (mut out, mut spans) = (Vec::new(), Vec::new());
         let repairs = repair(record, codec, Some(TextCodec::Marc8 { nfc: false }), &mut out, &mut spans)?;
         let text = String::from_utf8(out).expect("UTF-8");
-        let fields = spans.iter().map(|s| (text[s.tag_at..s.tag_at + 3].to_string(), text[s.start..s.start + s.len].to_string())).collect();
+        let fields = spans
+            .iter()
+            .map(|s| (text[s.tag_at..s.tag_at + 3].to_string(), text[s.start..s.start + s.len].to_string()))
+            .collect();
         Ok((text[..LEADER_LEN].to_string(), fields, repairs.0.iter().map(|r| r.kind.code()).collect()))
     }
 
