@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import errno
-import glob as globbing
-import io
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
-from typing import IO, Literal, TypedDict, TypeGuard, cast
+from typing import Literal, TypedDict
 
 import polars as pl
 from polars.io.plugins import register_io_source
@@ -18,11 +14,9 @@ from polars.io.plugins import register_io_source
 from marc_polars import _native
 from marc_polars._progress import shown
 from marc_polars._report import ReadReport
+from marc_polars._sources import Source, expand, is_stream, seekable
 
-Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 Columns = str | Sequence[str] | Mapping[str, str] | None
-#: A source as the native reader takes it (see `_native_source`).
-NativeSource = str | bytes | bytearray | IO[bytes]
 
 #: The columns of the lossless schema, in output order.
 LOSSLESS_COLUMNS = ("leader", "fields")
@@ -50,50 +44,11 @@ BIBLIOGRAPHIC: dict[str, str] = {
 }
 
 
-def _native_source(source: object) -> NativeSource:
-    """What the native reader takes: a path `str`, `bytes`/`bytearray`, or a binary file object."""
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        return path if isinstance(path, str) else os.fsdecode(path)
-    if isinstance(source, (bytes, bytearray)):
-        return source
-    if isinstance(source, memoryview):
-        viewed = source.obj
-        # A view of a whole bytes object is read in place; any other view is copied once.
-        if isinstance(viewed, bytes) and source.c_contiguous and source.nbytes == len(viewed):
-            return viewed
-        return source.tobytes()
-    if isinstance(source, io.TextIOBase):
-        raise TypeError("expected a binary file object, got a text-mode file: open it with 'rb'")
-    if callable(getattr(source, "read", None)):
-        # Whatever its class, an object with .read() is read as a binary file object.
-        return cast(IO[bytes], source)
-    raise TypeError(
-        f"expected str, os.PathLike, bytes or a binary file-like object with .read(), got {type(source).__name__}"
-    )
-
-
-def _expand(source: Source | Sequence[Source], glob: bool) -> list[NativeSource]:
-    """The sources one after another, glob patterns expanded (sorted) when `glob`."""
-    out: list[NativeSource] = []
-    for item in source if isinstance(source, (list, tuple)) else [source]:
-        native = _native_source(item)
-        if glob and isinstance(native, str) and globbing.has_magic(native) and not os.path.exists(native):
-            matches = sorted(globbing.glob(native, recursive=True))
-            if not matches:
-                raise FileNotFoundError(errno.ENOENT, "no file matches the pattern", native)
-            out.extend(matches)
-        else:
-            out.append(native)
-    return out
-
-
 #: The columns ``on_error="collect"`` and ``"repair"`` add: what is wrong with a record, and its
 #: exact bytes (of a damaged or repaired record).
 ERROR_COLUMNS = ("error", "raw")
 
 OnError = Literal["raise", "skip", "collect", "repair"]
-ON_ERROR = ("raise", "skip", "collect", "repair")
 
 
 class _Reading(TypedDict):
@@ -115,6 +70,8 @@ class _Columns:
     encoding_column: str | None
     repairs_column: str | None
     reading: _Reading
+    #: The native reader's schema for every column, by native name.
+    native_schema: pl.Schema
 
     @staticmethod
     def of(
@@ -126,8 +83,6 @@ class _Columns:
         on_error: OnError = "raise",
         include_repairs: str | None = None,
     ) -> _Columns:
-        if on_error not in ON_ERROR:
-            raise ValueError(f'on_error must be "raise", "skip", "collect" or "repair", got {on_error!r}')
         if include_repairs and on_error != "repair":
             raise ValueError(f'include_repairs lists the repairs of on_error="repair", not of {on_error!r}')
         if columns is None:
@@ -145,13 +100,6 @@ class _Columns:
         for name, what in pairs:
             if name in made_from or name in extra:
                 raise ValueError(f"column name {name!r} is used twice")
-            if what not in LOSSLESS_COLUMNS:
-                try:
-                    _native.parse_spec(what)
-                except ValueError as error:
-                    raise ValueError(
-                        f"unknown column {what!r}: neither {' nor '.join(LOSSLESS_COLUMNS)} nor a MARCspec ({error})"
-                    ) from None
             made_from[name] = what
         if len(set(extra)) < len(extra):
             raise ValueError(f"column names {extra} are used twice")
@@ -159,7 +107,9 @@ class _Columns:
             if what not in LOSSLESS_COLUMNS and name in LOSSLESS_COLUMNS and name in made_from.values():
                 raise ValueError(f"column name {name!r} is used twice: by a MARCspec and by the lossless column")
         reading: _Reading = {"encoding": encoding, "nfc": nfc, "on_error": on_error}
-        return _Columns(made_from, include_file_paths, include_encoding, include_repairs, reading)
+        plan = _Columns(made_from, include_file_paths, include_encoding, include_repairs, reading, pl.Schema())
+        # The native reader checks the specs, the encoding and on_error, once, for all the columns.
+        return replace(plan, native_schema=_native.schema(plan.native(plan.names())))
 
     def _native_name(self, name: str) -> str:
         """The name of the native column that becomes `name`: lossless columns keep theirs."""
@@ -199,9 +149,7 @@ class _Columns:
         return df.select(pl.col(w).alias(n) for w, n in zip(native, names, strict=True))
 
     def schema(self, row_index_name: str | None) -> pl.Schema:
-        names = self.names()
-        native = _native.schema(self.native(names))
-        schema = pl.Schema({n: native[self._native_name(n)] for n in names})
+        schema = pl.Schema({n: self.native_schema[self._native_name(n)] for n in self.names()})
         if row_index_name is None:
             return schema
         index_dtype = pl.DataFrame().with_row_index(row_index_name).schema[row_index_name]
@@ -322,7 +270,7 @@ def read_marc(
     _check(n_rows)
     plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
     names = plan.names()
-    sources = _expand(source, glob)
+    sources = expand(source, glob)
     batches = _native.iter_batches(
         sources, plan.native(names), map_files=memory_map, n_rows=n_rows, chunk_size=READ_MARC_CHUNK_SIZE
     )
@@ -369,7 +317,7 @@ def iter_batches(
     plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
     names = plan.names()
     options = plan.native(names)
-    sources = _expand(source, glob)
+    sources = expand(source, glob)
     native = _native.iter_batches(sources, options, batch_size=batch_size, n_rows=n_rows, map_files=memory_map)
     display = shown(progress, native, sources, n_rows)
     return BatchReader(native, plan, names, row_index_name, row_index_offset, report, display)
@@ -487,10 +435,10 @@ def scan_marc(
     """
     _check(n_rows, batch_size)
     plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
-    sources = _expand(source, glob)
+    sources = expand(source, glob)
     schema = plan.schema(row_index_name)
     # Each seekable stream, by its place in `sources`, and where it stood when the scan was made.
-    starts = {i: (s, s.tell()) for i, s in enumerate(sources) if _is_stream(s) and _seekable(s)}
+    starts = {i: (s, s.tell()) for i, s in enumerate(sources) if is_stream(s) and seekable(s)}
     used = False
 
     def batches(
@@ -499,7 +447,7 @@ def scan_marc(
         nonlocal used
         for stream, start in starts.values():
             stream.seek(start)
-        if used and any(_is_stream(s) and i not in starts for i, s in enumerate(sources)):
+        if used and any(is_stream(s) and i not in starts for i, s in enumerate(sources)):
             raise ValueError("this scan reads a stream that cannot seek: it can be collected only once")
         used = True
         output = list(schema) if with_columns is None else with_columns
@@ -528,12 +476,3 @@ def scan_marc(
 
 def _predicate_columns(predicate: pl.Expr | None) -> list[str]:
     return [] if predicate is None else predicate.meta.root_names()
-
-
-def _is_stream(source: NativeSource) -> TypeGuard[IO[bytes]]:
-    return not isinstance(source, (str, bytes, bytearray))
-
-
-def _seekable(stream: object) -> bool:
-    seekable = getattr(stream, "seekable", None)
-    return bool(seekable and seekable())

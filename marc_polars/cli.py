@@ -22,13 +22,14 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypedDict
+from typing import TypedDict, get_args
 
 import polars as pl
 
 from marc_polars import __version__
-from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, NativeSource, OnError, _expand, read_marc, scan_marc
+from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, OnError, read_marc, scan_marc
 from marc_polars._report import ReadReport
+from marc_polars._sources import NativeSource, expand
 from marc_polars.exceptions import MarcError
 
 #: The commands: what each takes, and what it does. Any other first word is a file to summarise.
@@ -39,7 +40,7 @@ COMMANDS = {
 }
 
 #: What `--on-error` takes: `read_marc`'s `on_error` modes.
-ON_ERROR = ("raise", "skip", "collect", "repair")
+ON_ERROR = get_args(OnError)
 
 #: The file name that stands for standard input.
 STDIN = "-"
@@ -69,7 +70,7 @@ def sources(files: Sequence[str]) -> list[NativeSource]:
     `-`; a compressed file is refused here, which the reader would take for damaged MARC-8."""
     if list(files).count(STDIN) > 1:
         raise ValueError("standard input (-) can be read only once")
-    expanded = _expand([sys.stdin.buffer if name == STDIN else name for name in files], glob=True)
+    expanded = expand([sys.stdin.buffer if name == STDIN else name for name in files], glob=True)
     for source in expanded:
         refuse_compressed(source)
     return expanded

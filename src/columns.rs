@@ -17,7 +17,7 @@ use polars_buffer::Buffer;
 
 use crate::encoding::{Reading, TextCodec};
 use crate::error::{Damage, MarcError, OnError};
-use crate::form::{Form, Framed, Scratch};
+use crate::form::{Form, Framed, Scratch, Target};
 use crate::record::{split_data_field, RecordText};
 use crate::report::Repairs;
 use crate::spec::Spec;
@@ -238,10 +238,7 @@ impl BatchBuilder {
     /// Adds the record that occupies `start..end` of the buffer (a range from framing), or gives
     /// its damage, adding nothing.
     pub fn push_record(&mut self, start: usize, end: usize) -> Result<(), Damage> {
-        let BatchBuilder { form, text, projection, columns, spec_columns, scratch, .. } = self;
-        let codec = form.read(text, start..end, projection.reading, scratch, &mut |record, at| {
-            push_columns(projection, columns, spec_columns, record, at)
-        })?;
+        let codec = self.read_with(|form, to| form.read(start..end, to))?;
         self.push_row_notes(codec);
         Ok(())
     }
@@ -249,10 +246,7 @@ impl BatchBuilder {
     /// Adds a damaged record (`on_error="collect"`): what can be read of it, its error, and its
     /// exact bytes.
     pub fn push_damaged(&mut self, start: usize, end: usize, error: &MarcError) {
-        let BatchBuilder { form, text, projection, columns, spec_columns, scratch, .. } = self;
-        let codec = form.salvage(text, start..end, projection.reading, scratch, &mut |record, at| {
-            push_columns(projection, columns, spec_columns, record, at)
-        });
+        let codec = self.read_with(|form, to| form.salvage(start..end, to));
         let at = self.text.decoded_bytes().len();
         self.text.decoded_mut().extend_from_slice(error.column_text().as_bytes());
         let message = std::str::from_utf8(&self.text.decoded_bytes()[at..]).expect("messages are UTF-8");
@@ -263,10 +257,7 @@ impl BatchBuilder {
     /// Adds a damaged record as a careful cataloguer reads it (`on_error="repair"`), with its exact
     /// bytes; the repairs made, or an error (and nothing added) if no repair reads it.
     pub fn push_repaired(&mut self, start: usize, end: usize) -> Result<Repairs, Damage> {
-        let BatchBuilder { form, text, projection, columns, spec_columns, scratch, .. } = self;
-        let (codec, repairs) = form.repair(text, start..end, projection.reading, scratch, &mut |record, at| {
-            push_columns(projection, columns, spec_columns, record, at)
-        })?;
+        let (codec, repairs) = self.read_with(|form, to| form.repair(start..end, to))?;
         self.columns.error.push_null();
         if self.projection.repairs_column.is_some() {
             // Codes are longer than a view holds inline: kept with the decoded text.
@@ -279,6 +270,14 @@ impl BatchBuilder {
         }
         self.push_kept_notes(codec, start, end);
         Ok(repairs)
+    }
+
+    /// Lets the form read a record into this batch: its text goes to the batch's buffers, and on
+    /// to the columns.
+    fn read_with<R>(&mut self, read: impl FnOnce(&dyn Form, &mut Target<'_, '_>) -> R) -> R {
+        let BatchBuilder { form, text, projection, columns, spec_columns, scratch, .. } = self;
+        let mut push = |record: &RecordText<'_>, at: Text<'_>| push_columns(projection, columns, spec_columns, record, at);
+        read(*form, &mut Target { text, reading: projection.reading, scratch, push: &mut push })
     }
 
     /// Ends the row of a record kept with its bytes (damaged, or repaired): its encoding, its raw

@@ -7,8 +7,8 @@
 use std::fmt::Debug;
 use std::ops::Range;
 
-use crate::encoding::{Reading, TextCodec};
-use crate::error::Damage;
+use crate::encoding::{decode_utf8, Reading, TextCodec};
+use crate::error::{Damage, DamageKind};
 use crate::record::{FieldSpan, RecordText};
 use crate::report::Repairs;
 use crate::views::{Text, TextBuffers};
@@ -76,6 +76,33 @@ pub struct Scratch {
 /// Hands a record's text, and the buffer it lies in, to the column builders.
 pub type Push<'p> = dyn FnMut(&RecordText<'_>, Text<'_>) + 'p;
 
+/// Where a form reads a record to: the batch's text buffers, how text is decoded, room for the
+/// record's fields, and the builders that take its text.
+pub struct Target<'a, 'p> {
+    pub text: &'a mut TextBuffers,
+    pub reading: Reading,
+    pub scratch: &'a mut Scratch,
+    pub push: &'a mut Push<'p>,
+}
+
+impl Target<'_, '_> {
+    /// Hands on the record read into the decoded text from `at` on, its fields at
+    /// `scratch.text_fields`. That text is UTF-8 by construction; it is checked all the same, as a
+    /// bug must not become invalid strings: where it is not, it is taken back and the record is
+    /// damaged.
+    pub fn push_decoded(&mut self, at: usize, leader_len: usize) -> Result<(), Damage> {
+        let record = match decode_utf8(&self.text.decoded_bytes()[at..]) {
+            Ok(record) => record,
+            Err(offset) => {
+                self.text.decoded_mut().truncate(at);
+                return Err(Damage::new(DamageKind::InvalidUtf8, offset, "read into invalid UTF-8".to_string()));
+            }
+        };
+        (self.push)(&RecordText { text: record, leader_len, spans: &self.scratch.text_fields }, self.text.decoded());
+        Ok(())
+    }
+}
+
 /// A form of records.
 pub trait Form: Debug + Send + Sync {
     /// Frames records from the start of `buf` until `max_bytes` are taken, `max_records` are
@@ -93,37 +120,16 @@ pub trait Form: Debug + Send + Sync {
     fn capacity(&self, input: &[u8], records: &[Framed]) -> (usize, usize);
 
     /// Reads the sound record at `range` of the input into a record's text (the input itself where
-    /// it can be, else decoded text appended to the buffers) and hands it to `push`; the codec it
-    /// was read with. A damaged record is an error, and leaves the buffers as they were.
-    fn read(
-        &self,
-        text: &mut TextBuffers,
-        range: Range<usize>,
-        reading: Reading,
-        scratch: &mut Scratch,
-        push: &mut Push<'_>,
-    ) -> Result<TextCodec, Damage>;
+    /// it can be, else decoded text appended to the buffers) and hands it on; the codec it was read
+    /// with. A damaged record is an error, and leaves the buffers as they were.
+    fn read(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> Result<TextCodec, Damage>;
 
     /// Reads a damaged record (any unit framing found) as a careful cataloguer would, into decoded
-    /// text handed to `push`: the codec it was read with, and the repairs made. An error, leaving
-    /// the buffers as they were, where no repair reads it.
-    fn repair(
-        &self,
-        text: &mut TextBuffers,
-        range: Range<usize>,
-        reading: Reading,
-        scratch: &mut Scratch,
-        push: &mut Push<'_>,
-    ) -> Result<(TextCodec, Repairs), Damage>;
+    /// text handed on: the codec it was read with, and the repairs made. An error, leaving the
+    /// buffers as they were, where no repair reads it.
+    fn repair(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> Result<(TextCodec, Repairs), Damage>;
 
-    /// Whatever can be read of a damaged record, never failing, into decoded text handed to
-    /// `push`; the codec it was read with.
-    fn salvage(
-        &self,
-        text: &mut TextBuffers,
-        range: Range<usize>,
-        reading: Reading,
-        scratch: &mut Scratch,
-        push: &mut Push<'_>,
-    ) -> TextCodec;
+    /// Whatever can be read of a damaged record, never failing, into decoded text handed on; the
+    /// codec it was read with.
+    fn salvage(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> TextCodec;
 }

@@ -20,11 +20,15 @@ pub struct FieldSpan {
     pub len: usize,
 }
 
+/// Control fields are `001`-`009` (and `000`): numeric tags below `010`, as pymarc and ruby-marc
+/// decide it.
+pub fn is_control_tag(tag: &[u8; 3]) -> bool {
+    tag.iter().all(u8::is_ascii_digit) && *tag < *b"010"
+}
+
 impl FieldSpan {
-    /// Control fields are `001`-`009` (and `000`): numeric tags below `010`, as pymarc and ruby-marc
-    /// decide it.
     pub fn is_control(&self) -> bool {
-        self.tag.iter().all(u8::is_ascii_digit) && self.tag < *b"010"
+        is_control_tag(&self.tag)
     }
 
     pub fn content<'a>(&self, record: &'a [u8]) -> &'a [u8] {

@@ -15,7 +15,8 @@ use polars_buffer::Buffer;
 use crate::encoding;
 use crate::error::{MarcError, ReadError};
 use crate::executor::Decoder;
-use crate::iso2709::{LEADER_LEN, SUBFIELD_DELIMITER};
+use crate::iso2709::{parse_digits, LEADER_LEN, SUBFIELD_DELIMITER};
+use crate::record::is_control_tag;
 use crate::source::Chunk;
 
 /// A field of a regular record: byte ranges into its batch's buffer.
@@ -113,13 +114,6 @@ impl Decoder for RecordDecoder {
     }
 }
 
-fn digits(bytes: &[u8]) -> Option<usize> {
-    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(bytes.iter().fold(0, |n, &b| n * 10 + usize::from(b - b'0')))
-}
-
 /// Follows pymarc 5.4's `Record.decode_marc` (to_unicode, strict UTF-8) over `record`, pushing its
 /// fields (ranges offset by `at`) to `fields`. False when the record is irregular: when pymarc would
 /// raise, warn, log, or read it other than as UTF-8, or where Python's lenient number parsing and
@@ -134,7 +128,7 @@ fn parse_regular(record: &[u8], force_utf8: bool, at: u32, fields: &mut Vec<Fiel
     if !leader.is_ascii() || !(leader[9] == b'a' || force_utf8) {
         return false;
     }
-    let Some(base) = digits(&leader[12..17]) else { return false };
+    let Some(base) = parse_digits(&leader[12..17]) else { return false };
     if base == 0 || base >= record.len() || base - 1 < LEADER_LEN {
         return false;
     }
@@ -144,7 +138,7 @@ fn parse_regular(record: &[u8], force_utf8: bool, at: u32, fields: &mut Vec<Fiel
     }
     let boundary = |i: usize| record.get(i).is_none_or(|&b| (b as i8) >= -0x40);
     for entry in directory.chunks_exact(12) {
-        let (Some(length), Some(offset)) = (digits(&entry[3..7]), digits(&entry[7..12])) else { return false };
+        let (Some(length), Some(offset)) = (parse_digits(&entry[3..7]), parse_digits(&entry[7..12])) else { return false };
         let start = base + offset;
         // pymarc drops the last byte of each field (its terminator, unchecked).
         let end = start + length.saturating_sub(1);
@@ -154,7 +148,7 @@ fn parse_regular(record: &[u8], force_utf8: bool, at: u32, fields: &mut Vec<Fiel
         let tag = [entry[0], entry[1], entry[2]];
         let data = &record[start..end];
         let range = |r: Range<usize>| at + r.start as u32..at + r.end as u32;
-        if tag[0] == b'0' && tag[1] == b'0' && tag[2].is_ascii_digit() {
+        if is_control_tag(&tag) {
             fields.push(FieldEntry { tag, indicators: None, content: range(start..end) });
             continue;
         }

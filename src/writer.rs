@@ -16,7 +16,7 @@ use polars::prelude::{DataFrame, DataType, PolarsError, StringChunked};
 use polars_arrow::array::{Array, ListArray};
 
 use crate::extract::FieldColumns;
-use crate::iso2709::{FIELD_TERMINATOR, LEADER_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER};
+use crate::iso2709::{FIELD_TERMINATOR, LEADER_LEN, MAX_FIELD_LEN, MAX_RECORD_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER};
 
 /// Why a frame cannot be written, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,11 +46,6 @@ impl From<PolarsError> for WriteError {
         frame_error(error.to_string())
     }
 }
-
-/// The longest field and record ISO 2709 can describe: four digits of field length in a directory
-/// entry, five of record length in the leader (and of field offset).
-const MAX_FIELD_LEN: usize = 9_999;
-const MAX_RECORD_LEN: usize = 99_999;
 
 /// The `leader` and `fields` columns of a frame in the lossless schema.
 pub struct Records<'a> {

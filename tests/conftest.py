@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,6 +39,16 @@ EDGE = sorted(
         *(DATA / "edge").iterdir(),
     ]
 )
+
+
+def run_python(
+    code: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Runs Python `code` in a child process, with `args` as `sys.argv[1:]`: for what could hang or
+    abort, so that it fails its test rather than the run. `cwd` should be away from the source
+    tree, whose package folder would shadow the installed package."""
+    command = [sys.executable, "-c", code, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env, check=False)
 
 
 def record_lengths(data: bytes) -> list[int]:

@@ -4,8 +4,6 @@ in the query, on either engine, serialisable, and in a lazy filter of a scan."""
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +11,7 @@ import pytest
 
 import marc_polars as mp
 
-from conftest import DATA
+from conftest import DATA, run_python
 
 #: In a child process whose `cloudpickle` cannot be imported: Polars needs it for a query holding a
 #: Python function, so the query runs only if there is none. Prints the rows found and the plan.
@@ -36,9 +34,7 @@ print(query.explain())
 
 
 def test_a_scan_filtered_by_marc_expressions_needs_no_python_function(tmp_path: Path):
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, mp.SAMPLE], capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False
-    )
+    child = run_python(CHILD, mp.SAMPLE, cwd=tmp_path)
     assert child.returncode == 0, child.stderr
     decoded = mp.read_marc(mp.SAMPLE, columns={"leader": "leader", "subjects": "650$a", "language": "008/35-37"})
     expected = decoded.filter(pl.col("subjects").list.len() > 0, pl.col("language") == "fre")["leader"].to_list()

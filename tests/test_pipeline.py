@@ -8,7 +8,6 @@ import os
 import pathlib
 import re
 import subprocess
-import sys
 import threading
 import time
 
@@ -17,14 +16,14 @@ import pytest
 
 import marc_polars as mp
 from marc_polars import _native, exceptions
-from marc_polars._read import _expand
+from marc_polars._sources import expand
 
-from conftest import BROKEN, READABLE, record_lengths
+from conftest import BROKEN, READABLE, record_lengths, run_python
 
 
 def read_with(source, **options) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     """read_marc with the native reader's tuning knobs (thread count, chunk size)."""
-    return _native.read_frame(_native.iter_batches(_expand(source, glob=False), map_files=True, **options))
+    return _native.read_frame(_native.iter_batches(expand(source, glob=False), map_files=True, **options))
 
 
 SAMPLE_BYTES = pathlib.Path(mp.SAMPLE).read_bytes()
@@ -152,9 +151,7 @@ def test_two_threads_taking_batches_of_one_stream_do_not_deadlock(tmp_path: path
         "    for thread in threads: thread.join()\n"
         "    print(sum(counts))\n"
     )
-    child = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False
-    )
+    child = run_python(code, cwd=tmp_path)
     assert child.stdout.split() == ["4000", "4000"], child.stderr
 
 
@@ -168,10 +165,7 @@ def test_damage_found_while_a_stream_is_still_being_read_is_raised_at_once(tmp_p
         "except mp.exceptions.MarcError as error:\n"
         "    print(type(error).__name__, error.record, error.byte_offset)\n"
     )
-    # Run elsewhere than the source tree, whose package folder would shadow the installed one.
-    child = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False
-    )
+    child = run_python(code, cwd=tmp_path)
     assert child.stdout.split() == ["EndOfRecordNotFound", "0", "0"], child.stderr
 
 
@@ -433,10 +427,8 @@ def test_thread_count_settings():
 def test_the_environment_variable_sets_the_thread_count(tmp_path: pathlib.Path):
     code = "import marc_polars as mp; print(mp.max_threads())"
     env = {**os.environ, "MARC_POLARS_MAX_THREADS": "3"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=tmp_path
-    )
-    assert out.stdout.strip() == "3"
+    out = run_python(code, cwd=tmp_path, env=env)
+    assert out.stdout.strip() == "3", out.stderr
 
 
 def test_a_batch_iterator_is_collected_once():

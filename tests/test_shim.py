@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pymarc
@@ -21,7 +19,7 @@ import marc_polars
 import marc_polars.pymarc as shim
 from marc_polars.pymarc._decoded import DecodedRecord
 
-from conftest import BROKEN, DATA, MARC8, READABLE, TRUNCATED
+from conftest import BROKEN, DATA, MARC8, READABLE, TRUNCATED, run_python
 
 #: pymarc's own binary test files: MARC-8, UTF-8, UNIMARC and damaged records.
 PYMARC_FILES = [
@@ -212,8 +210,7 @@ def test_dropping_a_reader_part_way_leaves_no_reader_thread(tmp_path):
         "before = readers(); del r; gc.collect()\n"
         "print(before, readers())\n"
     )
-    # Run away from the source tree, so that the installed package is the one imported.
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False)
+    done = run_python(code, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "0"]
 

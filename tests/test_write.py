@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -58,6 +59,15 @@ def test_a_marc8_record_is_written_as_utf8(tmp_path: Path):
     )
 
 
+SUBFIELDS = pl.List(pl.Struct({"code": pl.String, "value": pl.String}))
+
+
+def edit_fields(name: str, where: pl.Expr, value: pl.Expr) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """An edit of every frame's fields: `name` becomes `value` in the fields `where` holds for."""
+    edited = pl.when(where).then(value).otherwise(pl.field(name)).alias(name)
+    return lambda df: df.with_columns(pl.col("fields").list.eval(pl.element().struct.with_fields(edited)))
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -75,45 +85,9 @@ def test_a_marc8_record_is_written_as_utf8(tmp_path: Path):
             ),
             "row 0: field 0: tag",
         ),
-        (
-            lambda df: df.with_columns(
-                pl.col("fields").list.eval(
-                    pl.element().struct.with_fields(
-                        pl.when(pl.field("ind1").is_not_null())
-                        .then(pl.lit("ab"))
-                        .otherwise(pl.field("ind1"))
-                        .alias("ind1")
-                    )
-                )
-            ),
-            'ind1 "ab" is not one character',
-        ),
-        (
-            lambda df: df.with_columns(
-                pl.col("fields").list.eval(
-                    pl.element().struct.with_fields(
-                        pl.when(pl.field("tag") == "245")
-                        .then(pl.lit(None, pl.List(pl.Struct({"code": pl.String, "value": pl.String}))))
-                        .otherwise(pl.field("subfields"))
-                        .alias("subfields")
-                    )
-                )
-            ),
-            "subfields is null",
-        ),
-        (
-            lambda df: df.with_columns(
-                pl.col("fields").list.eval(
-                    pl.element().struct.with_fields(
-                        pl.when(pl.field("tag") == "001")
-                        .then(pl.field("data").str.pad_end(10_000, "x"))
-                        .otherwise(pl.field("data"))
-                        .alias("data")
-                    )
-                )
-            ),
-            "ISO 2709 allows 9999",
-        ),
+        (edit_fields("ind1", pl.field("ind1").is_not_null(), pl.lit("ab")), 'ind1 "ab" is not one character'),
+        (edit_fields("subfields", pl.field("tag") == "245", pl.lit(None, SUBFIELDS)), "subfields is null"),
+        (edit_fields("data", pl.field("tag") == "001", pl.field("data").str.pad_end(10_000, "x")), "allows 9999"),
         (lambda df: df.with_columns(pl.concat_list([pl.col("fields")] * 150)), "ISO 2709 allows 99999"),
     ],
 )

@@ -8,11 +8,11 @@ an ordinary `Record`. The same field asked for twice is the same object, as with
 
 from __future__ import annotations
 
-import os
 from typing import IO, overload
 
 from marc_polars import _native
 from marc_polars._native import RawRecord, RecordReader
+from marc_polars._sources import NativeSource, is_stream
 from marc_polars.pymarc.field import Field, Indicators, Subfield
 from marc_polars.pymarc.leader import Leader
 from marc_polars.pymarc.record import Record
@@ -121,26 +121,20 @@ class DecodedRecord(Record):
 
 
 def native_records(
-    target: object, file_handle: IO[bytes], force_utf8: bool
+    source: NativeSource, file_handle: IO[bytes], force_utf8: bool
 ) -> tuple[RecordReader[Subfield, Indicators], int] | None:
-    """The native reader over what `MARCReader` was given, and where in `file_handle` it starts.
+    """The native reader over what `MARCReader` was given, and where in `file_handle` (opened on
+    it) it starts.
 
     None when the native reader cannot take over: a stream that cannot seek could not be
     positioned for the slow path after a framing error.
     """
-    if isinstance(target, (str, os.PathLike)):
-        source: object = os.fspath(target)
-    elif isinstance(target, (bytes, bytearray)):
-        source = target
-    elif isinstance(target, memoryview):
-        source = bytes(target)
-    else:
+    if is_stream(source):
         try:
             if not file_handle.seekable():
                 return None
         except (AttributeError, ValueError, OSError):
             return None
-        source = file_handle
     start = file_handle.tell()
     reader = _native.read_records([source], Subfield, Indicators, force_utf8=force_utf8)
     return reader, start

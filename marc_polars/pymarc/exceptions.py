@@ -1,47 +1,8 @@
-"""The record API's exceptions: the classes of `marc_polars.exceptions`."""
+"""The record API's exceptions: the classes of `marc_polars.exceptions`, under pymarc's module name."""
 
 from __future__ import annotations
 
-from marc_polars.exceptions import (
-    BadLeaderValue,
-    BadSubfieldCodeWarning,
-    BaseAddressInvalid,
-    BaseAddressNotFound,
-    EndOfRecordNotFound,
-    FatalReaderError,
-    FieldInvalid,
-    FieldNotFound,
-    InvalidEncoding,
-    MarcError,
-    MissingLinkedFields,
-    NoActiveFile,
-    NoFieldsFound,
-    PymarcException,
-    RecordDirectoryInvalid,
-    RecordLeaderInvalid,
-    RecordLengthInvalid,
-    TruncatedRecord,
-    WriteNeedsRecord,
-)
+from marc_polars import exceptions
+from marc_polars.exceptions import *  # noqa: F403
 
-__all__ = [
-    "BadLeaderValue",
-    "BadSubfieldCodeWarning",
-    "BaseAddressInvalid",
-    "BaseAddressNotFound",
-    "EndOfRecordNotFound",
-    "FatalReaderError",
-    "FieldInvalid",
-    "FieldNotFound",
-    "InvalidEncoding",
-    "MarcError",
-    "MissingLinkedFields",
-    "NoActiveFile",
-    "NoFieldsFound",
-    "PymarcException",
-    "RecordDirectoryInvalid",
-    "RecordLeaderInvalid",
-    "RecordLengthInvalid",
-    "TruncatedRecord",
-    "WriteNeedsRecord",
-]
+__all__ = exceptions.__all__

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any, Literal, NamedTuple, cast
 
 from marc_polars._native import RawRecord, RecordReader
+from marc_polars._sources import Source, native_source, source_name
 from marc_polars.exceptions import MarcError
 from marc_polars.pymarc._decoded import DecodedRecord, native_records
 from marc_polars.pymarc.constants import END_OF_RECORD
@@ -27,7 +28,7 @@ from marc_polars.pymarc.record import Record
 __all__ = ["JSONReader", "MARCMakerReader", "MARCReader", "Reader", "map_records"]
 
 #: What `MARCReader` reads: raw ISO 2709 bytes, a binary file object or a path.
-MarcSource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
+MarcSource = Source
 
 _END_OF_RECORD = END_OF_RECORD.encode("ascii")
 
@@ -142,20 +143,25 @@ class MARCReader(Reader):
         self.utf8_handling = utf8_handling
         self.file_encoding = file_encoding
         self.permissive = permissive
+        try:
+            source = native_source(marc_target)
+        except TypeError:
+            # Taken for a file object, and failing as it fails in pymarc.
+            source = cast(IO[bytes], marc_target)
         self.file_handle: IO[bytes]
-        if isinstance(marc_target, (bytes, bytearray, memoryview)):
-            self.file_handle = io.BytesIO(marc_target)
-        elif isinstance(marc_target, (str, os.PathLike)):
-            self.file_handle = open(marc_target, "rb")  # noqa: SIM115 - closed by close()
+        if isinstance(source, str):
+            self.file_handle = open(source, "rb")  # noqa: SIM115 - closed by close()
+        elif isinstance(source, (bytes, bytearray)):
+            self.file_handle = io.BytesIO(source)
         else:
-            self.file_handle = marc_target
+            self.file_handle = source
         # Records are decoded natively, in batches and in parallel, as long as the framing holds;
         # after a framing error the rest is read here, the way pymarc reads it, from where the
         # native reader stopped. Without `to_unicode` every record would take the slow path.
-        native = native_records(marc_target, self.file_handle, force_utf8) if to_unicode else None
+        native = native_records(source, self.file_handle, force_utf8) if to_unicode else None
         self._native: RecordReader[Subfield, Indicators] | None = native[0] if native else None
         self._native_start = native[1] if native else 0
-        self._source_name = _source_name(marc_target, self.file_handle)
+        self._source_name = source_name(source)
         self._next_offset = self._native_start if native else _position(self.file_handle)
 
     @property
@@ -281,17 +287,6 @@ def _position(handle: IO[bytes]) -> int:
         return 0
 
 
-def _source_name(target: object, handle: IO[bytes]) -> str:
-    """What errors call the source: its path, or the file object's name."""
-    if isinstance(target, (str, os.PathLike)):
-        path = os.fspath(target)
-        return path if isinstance(path, str) else os.fsdecode(path)
-    if isinstance(target, (bytes, bytearray, memoryview)):
-        return "<bytes>"
-    name = getattr(handle, "name", None)
-    return name if isinstance(name, str) else "<stream>"
-
-
 def map_records(f: Callable[[Record | None], object], *files: MarcSource) -> None:
     """Call `f` on every record of each of `files`, in order (None for unreadable records)."""
     for source in files:
@@ -301,7 +296,7 @@ def map_records(f: Callable[[Record | None], object], *files: MarcSource) -> Non
                 f(record)
         finally:
             # Close only what the reader opened itself; the caller's handles stay open.
-            if isinstance(source, (str, os.PathLike)):
+            if reader.file_handle is not source:
                 reader.close()
 
 

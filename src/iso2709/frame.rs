@@ -6,7 +6,7 @@
 //! byte is lost and garbage is read in linear time. The rule is the same whatever blocks the bytes
 //! come in ([`cut`]).
 
-use super::{lossy, parse_digits, FIELD_TERMINATOR, LEADER_LEN, MAX_DECLARABLE_LEN, MIN_RECORD_LEN, RECORD_TERMINATOR};
+use super::{lossy, parse_digits, FIELD_TERMINATOR, LEADER_LEN, MAX_RECORD_LEN, MIN_RECORD_LEN, RECORD_TERMINATOR};
 use crate::error::{Damage, DamageKind};
 use crate::form::{Cut, Framed, Framing, Guess, Stop};
 
@@ -237,7 +237,7 @@ pub fn likely_record_start(buf: &[u8], from: usize, limit: usize, at_end: bool) 
 /// [`resync`]): `None` when the unit is a whole record longer than its length field can say.
 pub fn unit_damage(unit: &[u8], found: Damage) -> Option<Damage> {
     let ends_record = unit.len() >= MIN_RECORD_LEN && unit.last() == Some(&RECORD_TERMINATOR);
-    if ends_record && unit.len() > MAX_DECLARABLE_LEN {
+    if ends_record && unit.len() > MAX_RECORD_LEN {
         return None;
     }
     if !ends_record {

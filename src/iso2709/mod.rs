@@ -12,12 +12,11 @@ pub mod salvage;
 
 use std::ops::Range;
 
-use crate::encoding::{self, Reading, TextCodec};
+use crate::encoding::{self, TextCodec};
 use crate::error::{Damage, DamageKind};
-use crate::form::{Cut, Form, Framed, Framing, Guess, Push, Scratch};
-use crate::record::{FieldSpan, RecordText};
+use crate::form::{Cut, Form, Framed, Framing, Guess, Target};
+use crate::record::FieldSpan;
 use crate::report::{RepairKind, Repairs};
-use crate::views::TextBuffers;
 
 pub const RECORD_TERMINATOR: u8 = 0x1D;
 pub const FIELD_TERMINATOR: u8 = 0x1E;
@@ -27,10 +26,13 @@ const DIRECTORY_ENTRY_LEN: usize = 12;
 /// Leader, directory terminator and record terminator: the least a record can be.
 const MIN_RECORD_LEN: usize = LEADER_LEN + 2;
 
-/// The longest record the five digits of a length field can declare. A longer record (some
-/// systems write them, with 99999 or the length modulo 100,000 in the field) is read by its
-/// terminator without complaint.
-pub const MAX_DECLARABLE_LEN: usize = 99_999;
+/// The longest record the five digits of a length field can declare (and the furthest a field
+/// can start, in a directory entry's five digits of offset). A longer record (some systems write
+/// them, with 99999 or the length modulo 100,000 in the field) is read by its terminator without
+/// complaint; none is written.
+pub const MAX_RECORD_LEN: usize = 99_999;
+/// The longest field the four digits of a directory entry's length can declare.
+pub const MAX_FIELD_LEN: usize = 9_999;
 
 /// Parses an unsigned decimal number made only of ASCII digits.
 pub(crate) fn parse_digits(bytes: &[u8]) -> Option<usize> {
@@ -92,63 +94,37 @@ impl Form for Iso2709 {
         (fields, memchr::memchr_iter(SUBFIELD_DELIMITER, input).count())
     }
 
-    fn read(
-        &self,
-        text: &mut TextBuffers,
-        range: Range<usize>,
-        reading: Reading,
-        scratch: &mut Scratch,
-        push: &mut Push<'_>,
-    ) -> Result<TextCodec, Damage> {
-        read::read(text, range, reading, scratch, push)
+    fn read(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> Result<TextCodec, Damage> {
+        read::read(range, to)
     }
 
-    fn repair(
-        &self,
-        text: &mut TextBuffers,
-        range: Range<usize>,
-        reading: Reading,
-        scratch: &mut Scratch,
-        push: &mut Push<'_>,
-    ) -> Result<(TextCodec, Repairs), Damage> {
-        let (input, decoded) = text.input_and_decoded();
+    fn repair(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> Result<(TextCodec, Repairs), Damage> {
+        let (input, decoded) = to.text.input_and_decoded();
         let bytes = &input[range];
-        let codec = if bytes.len() > LEADER_LEN { reading.codec(bytes) } else { TextCodec::Utf8 };
+        let codec = if bytes.len() > LEADER_LEN { to.reading.codec(bytes) } else { TextCodec::Utf8 };
         let at = decoded.len();
-        let repairs = repair::repair(bytes, codec, reading.mislabelled_marc8(), decoded, &mut scratch.text_fields)?;
-        let Ok(record) = encoding::decode_utf8(&text.decoded_bytes()[at..]) else {
-            // Repaired text is UTF-8 by construction: a bug must not become invalid strings.
-            text.decoded_mut().truncate(at);
-            return Err(Damage::new(DamageKind::InvalidUtf8, 0, "repaired to invalid UTF-8".to_string()));
-        };
-        push(&RecordText { text: record, leader_len: LEADER_LEN, spans: &scratch.text_fields }, text.decoded());
+        let repairs = repair::repair(bytes, codec, to.reading.mislabelled_marc8(), decoded, &mut to.scratch.text_fields)?;
+        to.push_decoded(at, LEADER_LEN)?;
         let read_as_marc8 = repairs.0.iter().any(|r| r.kind == RepairKind::ReadAsMarc8);
-        let codec = if read_as_marc8 { reading.mislabelled_marc8().unwrap_or(codec) } else { codec };
+        let codec = if read_as_marc8 { to.reading.mislabelled_marc8().unwrap_or(codec) } else { codec };
         Ok((codec, repairs))
     }
 
     /// Read as a sound record would be, except that a record labelled UTF-8 whose bytes read as
     /// MARC-8 (see [`encoding::reads_as_marc8`]) is read as MARC-8.
-    fn salvage(
-        &self,
-        text: &mut TextBuffers,
-        range: Range<usize>,
-        reading: Reading,
-        scratch: &mut Scratch,
-        push: &mut Push<'_>,
-    ) -> TextCodec {
-        let (input, decoded) = text.input_and_decoded();
+    fn salvage(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> TextCodec {
+        let (input, decoded) = to.text.input_and_decoded();
         let bytes = &input[range];
+        let reading = to.reading;
         let codec = match (bytes.len() > LEADER_LEN).then(|| (reading.codec(bytes), reading.mislabelled_marc8())) {
             None => TextCodec::Utf8,
             Some((TextCodec::Utf8, Some(marc8))) if encoding::reads_as_marc8(bytes) => marc8,
             Some((codec, _)) => codec,
         };
         let at = decoded.len();
-        let salvaged = salvage::salvage(bytes, codec, decoded, &mut scratch.text_fields);
-        // Salvaged text is decoded lossily: UTF-8.
-        let record = std::str::from_utf8(&text.decoded_bytes()[at..]).expect("salvaged text is UTF-8");
-        push(&RecordText { text: record, leader_len: salvaged.leader_len, spans: &scratch.text_fields }, text.decoded());
+        let salvaged = salvage::salvage(bytes, codec, decoded, &mut to.scratch.text_fields);
+        // Salvaged text is decoded lossily, so UTF-8: this cannot fail.
+        to.push_decoded(at, salvaged.leader_len).expect("salvaged text is UTF-8");
         codec
     }
 }
@@ -272,7 +248,7 @@ pub(crate) mod tests {
         let base = LEADER_LEN + directory.len();
         let mut record = leader.to_vec();
         // A record too long for its length field says 99999, as writers of such records do.
-        let len = (base + data.len() + 1).min(MAX_DECLARABLE_LEN);
+        let len = (base + data.len() + 1).min(MAX_RECORD_LEN);
         record[..5].copy_from_slice(format!("{len:05}").as_bytes());
         record[12..17].copy_from_slice(format!("{base:05}").as_bytes());
         record.extend(directory);

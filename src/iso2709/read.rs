@@ -5,49 +5,38 @@
 use std::ops::Range;
 
 use super::{parse_record, LEADER_LEN};
-use crate::encoding::{self, Reading, TextCodec};
+use crate::encoding::{self, TextCodec};
 use crate::error::{Damage, DamageKind};
-use crate::form::{Push, Scratch};
+use crate::form::Target;
 use crate::record::{DataFieldParts, FieldSpan, RecordText, SUBFIELD_DELIMITER};
-use crate::views::TextBuffers;
 
 /// Reads the record at `range` of the input (see [`crate::form::Form::read`]).
-pub(super) fn read(
-    text: &mut TextBuffers,
-    range: Range<usize>,
-    reading: Reading,
-    scratch: &mut Scratch,
-    push: &mut Push<'_>,
-) -> Result<TextCodec, Damage> {
-    let Scratch { fields: spans, text_fields: decoded_spans } = scratch;
-    let bytes = &text.input_bytes()[range.clone()];
+pub(super) fn read(range: Range<usize>, to: &mut Target<'_, '_>) -> Result<TextCodec, Damage> {
+    let spans = &mut to.scratch.fields;
+    let bytes = &to.text.input_bytes()[range.clone()];
     parse_record(bytes, spans)?;
-    let codec = reading.codec(bytes);
+    let codec = to.reading.codec(bytes);
     if codec == TextCodec::Utf8 {
         let record = utf8(bytes, spans)?;
         // Every check runs whatever columns are built: whether a record is damaged never depends
         // on what is asked of it.
         check_indicators(bytes, spans)?;
-        push(&RecordText { text: record, leader_len: LEADER_LEN, spans }, text.input());
+        (to.push)(&RecordText { text: record, leader_len: LEADER_LEN, spans }, to.text.input());
         return Ok(codec);
     }
     check_indicators(bytes, spans)?;
-    let (input, decoded) = text.input_and_decoded();
+    let (input, decoded) = to.text.input_and_decoded();
     let at = decoded.len();
     if at == 0 {
         // Decoded text is about as long as the records it comes from: one allocation for the rest
         // of the batch rather than a doubling at every overflow.
         decoded.reserve(input.len() - range.start + input.len() / 16);
     }
-    if let Err(damage) = transcode(&input[range], spans, codec, decoded, decoded_spans) {
+    if let Err(damage) = transcode(&input[range], spans, codec, decoded, &mut to.scratch.text_fields) {
         decoded.truncate(at);
         return Err(damage);
     }
-    // Made of the leader and tags (checked ASCII) and the decoder's strings: UTF-8 by construction;
-    // checked all the same, as a bug must not become invalid strings.
-    let record = encoding::decode_utf8(&text.decoded_bytes()[at..])
-        .map_err(|e| Damage::new(DamageKind::InvalidUtf8, e, "decoded to invalid UTF-8".to_string()))?;
-    push(&RecordText { text: record, leader_len: LEADER_LEN, spans: decoded_spans }, text.decoded());
+    to.push_decoded(at, LEADER_LEN)?;
     Ok(codec)
 }
 

@@ -10,7 +10,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::{parse_digits, FIELD_TERMINATOR, LEADER_LEN, MAX_DECLARABLE_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER};
+use super::{parse_digits, FIELD_TERMINATOR, LEADER_LEN, MAX_RECORD_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER};
 use crate::encoding;
 use crate::encoding::TextCodec;
 use crate::error::{Damage, DamageKind};
@@ -48,7 +48,7 @@ pub fn repair(
         return Err(Damage::new(DamageKind::Truncated, 0, "no record terminator ends it".to_string()));
     }
     let declared = parse_digits(&record[..5]);
-    if declared != Some(record.len()) && record.len() <= MAX_DECLARABLE_LEN {
+    if declared != Some(record.len()) && record.len() <= MAX_RECORD_LEN {
         repairs.note(RepairKind::RecordLength, 0, || {
             format!("leader/00-04 is {:?}; the record ends at its terminator after {} bytes", lossy(&record[..5]), record.len())
         });

@@ -157,7 +157,12 @@ impl ProjectionArgs {
             ))
         })?;
         let specs = (self.specs.into_iter())
-            .map(|(name, text)| Ok((name.into(), Spec::parse(&text).map_err(|e| PyValueError::new_err(e.to_string()))?)))
+            .map(|(name, text)| {
+                let spec = Spec::parse(&text).map_err(|e| {
+                    PyValueError::new_err(format!("unknown column {text:?}: neither leader nor fields nor a MARCspec ({e})"))
+                })?;
+                Ok((name.into(), spec))
+            })
             .collect::<PyResult<_>>()?;
         Ok(Projection {
             leader: self.leader,
