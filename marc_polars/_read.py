@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Literal, TypedDict
 
@@ -70,8 +70,6 @@ class _Columns:
     encoding_column: str | None
     repairs_column: str | None
     reading: _Reading
-    #: The native reader's schema for every column, by native name.
-    native_schema: pl.Schema
 
     @staticmethod
     def of(
@@ -107,9 +105,8 @@ class _Columns:
             if what not in LOSSLESS_COLUMNS and name in LOSSLESS_COLUMNS and name in made_from.values():
                 raise ValueError(f"column name {name!r} is used twice: by a MARCspec and by the lossless column")
         reading: _Reading = {"encoding": encoding, "nfc": nfc, "on_error": on_error}
-        plan = _Columns(made_from, include_file_paths, include_encoding, include_repairs, reading, pl.Schema())
-        # The native reader checks the specs, the encoding and on_error, once, for all the columns.
-        return replace(plan, native_schema=_native.schema(plan.native(plan.names())))
+        # The specs, the encoding and on_error are checked by the native reader, when it is given them.
+        return _Columns(made_from, include_file_paths, include_encoding, include_repairs, reading)
 
     def _native_name(self, name: str) -> str:
         """The name of the native column that becomes `name`: lossless columns keep theirs."""
@@ -149,7 +146,9 @@ class _Columns:
         return df.select(pl.col(w).alias(n) for w, n in zip(native, names, strict=True))
 
     def schema(self, row_index_name: str | None) -> pl.Schema:
-        schema = pl.Schema({n: self.native_schema[self._native_name(n)] for n in self.names()})
+        names = self.names()
+        native = _native.schema(self.native(names))
+        schema = pl.Schema({n: native[self._native_name(n)] for n in names})
         if row_index_name is None:
             return schema
         index_dtype = pl.DataFrame().with_row_index(row_index_name).schema[row_index_name]
