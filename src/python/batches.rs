@@ -159,7 +159,7 @@ impl ProjectionArgs {
         let specs = (self.specs.into_iter())
             .map(|(name, text)| {
                 let spec = Spec::parse(&text).map_err(|e| {
-                    PyValueError::new_err(format!("unknown column {text:?}: neither leader nor fields nor a MARCspec ({e})"))
+                    PyValueError::new_err(format!("unknown column '{text}': neither leader nor fields nor a MARCspec ({e})"))
                 })?;
                 Ok((name.into(), spec))
             })
