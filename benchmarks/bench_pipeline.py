@@ -7,8 +7,8 @@ file, read through its descriptor as its path is); from a file object read by `.
 the chunk size (a subclass of the open file, so its descriptor is not used: what a gzip stream,
 a pipe or a socket gets); from the same file object made to hand over one record per `.read`
 call (as a record-at-a-time reader would); from `bytes` (shared, not copied) and `bytearray`
-(copied); `iter_batches`, which holds one batch at a time; and `read_marc` from a path with
-chunks of 4, 16 and 64 MiB instead of its 1 MiB.
+(copied); `iter_batches`, which holds one batch at a time; and `read_marc`'s own reading of a path
+in chunks of 1 (its own), 4, 16 and 64 MiB.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def read_with_chunks_of(mib: int):  # type: ignore[no-untyped-def]
     def read(path: str) -> pl.DataFrame:
         from marc_polars import _native
 
-        batches = _native.iter_batches([path], chunk_size=mib << 20, map_files=True)
+        batches = _native.iter_batches([path], chunk_size=mib << 20, map_files=False)
         return _native.read_frame(batches)
 
     return read
@@ -112,6 +112,7 @@ CASES: dict[str, harness.Case] = {
     "bytes": ({}, read_bytes),
     "bytearray": ({}, read_bytearray),
     "iter_batches": ({}, iterate_batches),
+    "path_chunks_1MiB": ({}, read_with_chunks_of(1)),
     "path_chunks_4MiB": ({}, read_with_chunks_of(4)),
     "path_chunks_16MiB": ({}, read_with_chunks_of(16)),
     "path_chunks_64MiB": ({}, read_with_chunks_of(64)),
