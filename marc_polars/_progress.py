@@ -33,17 +33,25 @@ DROPPED_FIRST = ("records/s", "MB/s", "seconds", "bar", "records")
 
 
 def total_bytes(sources: Sequence[object]) -> int | None:
-    """The size of the input, when every source's is known: files and bytes; not streams."""
+    """The size of the input, when every source's is known: files and bytes; not streams, nor
+    compressed sources, whose bytes read (decompressed) are not those of their size."""
     total = 0
     for source in sources:
         if isinstance(source, str):
+            if not os.path.isfile(source):
+                return None
             try:
+                with open(source, "rb") as file:
+                    compressed = _native.compression_of(file.read(_native.PREFIX_LEN)) is not None
                 total += os.path.getsize(source)
             except OSError:
                 return None
         elif isinstance(source, (bytes, bytearray)):
+            compressed = _native.compression_of(bytes(source[: _native.PREFIX_LEN])) is not None
             total += len(source)
         else:
+            return None
+        if compressed:
             return None
     return total
 

@@ -50,6 +50,9 @@ ERROR_COLUMNS = ("error", "raw")
 
 OnError = Literal["raise", "skip", "collect", "repair"]
 
+#: ``compression=``, pandas' names: found by the magic bytes, none, or one codec.
+Compression = Literal["infer", "gzip", "zstd", "bz2", "xz"] | None
+
 
 class _Reading(TypedDict):
     """How records are read, whatever the columns built: the native reader's options of that name."""
@@ -179,6 +182,7 @@ def read_marc(
     report: ReadReport | None = None,
     progress: bool = False,
     memory_map: bool = False,
+    compression: Compression = "infer",
 ) -> pl.DataFrame:
     """Read MARC 21 records (ISO 2709) into a DataFrame, one row per record.
 
@@ -249,6 +253,11 @@ def read_marc(
         frame lives: rewriting a mapped file changes the frame's values, and truncating it makes
         the process crash (SIGBUS) when they are read. By default files are read into memory the
         frame owns, in parallel, and a frame never depends on its files.
+    compression
+        ``"infer"``: decompress a source whose first bytes are those of gzip (multi-member files
+        too), zstd, bzip2 or xz, whatever its name; ``None``: read the bytes as they are;
+        ``"gzip"``, ``"zstd"``, ``"bz2"`` or ``"xz"``: decompress every source so. Decompression
+        runs on a thread of its own, ahead of the decoding threads, in bounded memory.
 
     Returns
     -------
@@ -271,7 +280,12 @@ def read_marc(
     names = plan.names()
     sources = expand(source, glob)
     batches = _native.iter_batches(
-        sources, plan.native(names), map_files=memory_map, n_rows=n_rows, chunk_size=READ_MARC_CHUNK_SIZE
+        sources,
+        plan.native(names),
+        map_files=memory_map,
+        n_rows=n_rows,
+        chunk_size=READ_MARC_CHUNK_SIZE,
+        compression=compression,
     )
     try:
         with shown(progress, batches, sources, n_rows):
@@ -303,6 +317,7 @@ def iter_batches(
     report: ReadReport | None = None,
     progress: bool = False,
     memory_map: bool = False,
+    compression: Compression = "infer",
 ) -> BatchReader:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
@@ -317,7 +332,9 @@ def iter_batches(
     names = plan.names()
     options = plan.native(names)
     sources = expand(source, glob)
-    native = _native.iter_batches(sources, options, batch_size=batch_size, n_rows=n_rows, map_files=memory_map)
+    native = _native.iter_batches(
+        sources, options, batch_size=batch_size, n_rows=n_rows, map_files=memory_map, compression=compression
+    )
     display = shown(progress, native, sources, n_rows)
     return BatchReader(native, plan, names, row_index_name, row_index_offset, report, display)
 
@@ -422,6 +439,7 @@ def scan_marc(
     batch_size: int | None = None,
     progress: bool = False,
     memory_map: bool = False,
+    compression: Compression = "infer",
 ) -> pl.LazyFrame:
     """Lazily read MARC 21 records: a LazyFrame whose projections, filters and limits reach the decoder.
 
@@ -461,6 +479,7 @@ def scan_marc(
             batch_size=batch_size or size or DEFAULT_BATCH_SIZE,
             n_rows=rows,
             map_files=memory_map,
+            compression=compression,
         )
         display = shown(progress, native, sources, rows)
         yield from BatchReader(

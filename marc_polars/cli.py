@@ -27,7 +27,7 @@ from typing import TypedDict, get_args
 import polars as pl
 
 from marc_polars import __version__
-from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, OnError, read_marc, scan_marc
+from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, Compression, OnError, read_marc, scan_marc
 from marc_polars._report import ReadReport
 from marc_polars._sources import NativeSource, expand
 from marc_polars.exceptions import MarcError
@@ -41,17 +41,11 @@ COMMANDS = {
 
 #: What `--on-error` takes: `read_marc`'s `on_error` modes.
 ON_ERROR = get_args(OnError)
+#: The codecs' names, and "infer".
+COMPRESSION = get_args(get_args(Compression)[0])
 
 #: The file name that stands for standard input.
 STDIN = "-"
-
-#: Compressed files by their first bytes: the compression, and the command that undoes it.
-COMPRESSIONS = (
-    (b"\x1f\x8b", "gzip", "gunzip"),
-    (b"BZh", "bzip2", "bunzip2"),
-    (b"\xfd7zXZ\x00", "xz", "unxz"),
-    (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
-)
 
 #: Output formats by name, and the file extensions that imply them.
 FORMATS = {
@@ -67,34 +61,10 @@ LOSSLESS_ROW_GROUP = 2_000
 
 def sources(files: Sequence[str]) -> list[NativeSource]:
     """What to read for the FILE arguments: paths, glob patterns expanded, and standard input for
-    `-`; a compressed file is refused here, which the reader would take for damaged MARC-8."""
+    `-`."""
     if list(files).count(STDIN) > 1:
         raise ValueError("standard input (-) can be read only once")
-    expanded = expand([sys.stdin.buffer if name == STDIN else name for name in files], glob=True)
-    for source in expanded:
-        refuse_compressed(source)
-    return expanded
-
-
-def refuse_compressed(source: object) -> None:
-    start = first_bytes(source)
-    for magic, compression, tool in COMPRESSIONS:
-        if start.startswith(magic):
-            name = source if isinstance(source, str) else getattr(source, "name", "<stream>")
-            raise ValueError(f"{name}: {compression}-compressed input is not read yet; decompress it first ({tool})")
-
-
-def first_bytes(source: object, count: int = 6) -> bytes:
-    """The first bytes of a file, or of a stream without consuming them; none when they cannot be
-    had (a missing file, say: the reader then reports it, as it would have)."""
-    if isinstance(source, str):
-        try:
-            with open(source, "rb") as file:
-                return file.read(count)
-        except OSError:
-            return b""
-    peek = getattr(source, "peek", None)
-    return peek(count)[:count] if callable(peek) else b""
+    return expand([sys.stdin.buffer if name == STDIN else name for name in files], glob=True)
 
 
 def input_size(sources: Sequence[NativeSource]) -> int | None:
@@ -143,12 +113,14 @@ def tag_frequencies(df: pl.DataFrame, top: int = 10) -> pl.DataFrame:
     )
 
 
-def summarise(files: Sequence[str], progress: bool, on_error: OnError = "raise") -> str:
+def summarise(
+    files: Sequence[str], progress: bool, on_error: OnError = "raise", compression: Compression = "infer"
+) -> str:
     paths = sources(files)
     size = input_size(paths)
     report = ReadReport()
     start = time.perf_counter()
-    df = read_marc(paths, glob=False, on_error=on_error, report=report, progress=progress)
+    df = read_marc(paths, glob=False, on_error=on_error, report=report, progress=progress, compression=compression)
     seconds = time.perf_counter() - start
     volume = f" ({size / 1e6:.1f} MB)" if size is not None else ""
     lines = [
@@ -165,7 +137,7 @@ def summarise(files: Sequence[str], progress: bool, on_error: OnError = "raise")
 
 
 def summary(args: argparse.Namespace) -> int:
-    print(summarise(args.files or [SAMPLE], args.progress, args.on_error))
+    print(summarise(args.files or [SAMPLE], args.progress, args.on_error, args.compression))
     return 0
 
 
@@ -223,6 +195,7 @@ def convert(args: argparse.Namespace) -> int:
         report=report,
         include_file_paths=args.include_file_paths,
         progress=args.progress,
+        compression=args.compression,
     )
     if fmt == "csv":
         lf = flat_for_csv(lf)
@@ -257,6 +230,7 @@ def stats(args: argparse.Namespace) -> int:
         include_encoding="encoding",
         report=report,
         progress=args.progress,
+        compression=args.compression,
     )
     sound = df.filter(pl.col("error").is_null()) if "error" in df.columns else df
     print(f"{record_counts(df.height, report)}, padding between records: {report.junk_bytes:,} bytes")
@@ -336,7 +310,7 @@ def format_record(leader: str, fields: list[ControlFieldRow | DataFieldRow] | No
 
 
 def head(args: argparse.Namespace) -> int:
-    df = read_marc(sources(args.files), glob=False, n_rows=args.n, on_error=args.on_error)
+    df = read_marc(sources(args.files), glob=False, n_rows=args.n, on_error=args.on_error, compression=args.compression)
     error = pl.col("error") if "error" in df.columns else pl.lit(None, pl.String)
     records = df.select("leader", "fields", error).iter_rows()
     print("\n\n".join(format_record(leader, fields, error) for leader, fields, error in records))
@@ -358,6 +332,17 @@ def add_on_error(parser: argparse.ArgumentParser, default: str = "raise") -> Non
         choices=ON_ERROR,
         default=default,
         help=f"what to do with a damaged record, as read_marc's on_error (default: {default})",
+    )
+
+
+def add_compression(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--compression",
+        choices=[*COMPRESSION, None],
+        default="infer",
+        type=lambda name: None if name.lower() == "none" else name.lower(),
+        metavar="{" + ",".join([*COMPRESSION, "none"]) + "}",
+        help="infer (the default: by the first bytes, whatever the name), none, or the codec of every file",
     )
 
 
@@ -383,6 +368,7 @@ def parser_for_commands() -> argparse.ArgumentParser:
     p.add_argument("--columns", nargs="+", metavar="[NAME=]SPEC", help="columns to write: leader, fields or MARCspecs")
     p.add_argument("--preset", choices=["lossless", "bibliographic"], default="lossless", help="default: lossless")
     add_on_error(p)
+    add_compression(p)
     p.add_argument("--include-file-paths", metavar="NAME", help="add a column of this name holding each record's file")
     p.set_defaults(run=convert)
     p = add_command(commands, "stats")
@@ -390,12 +376,14 @@ def parser_for_commands() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=20, help="tags to list (default 20)")
     # Reporting errors is what stats is for: it keeps the damaged records unless told otherwise.
     add_on_error(p, default="collect")
+    add_compression(p)
     add_progress(p)
     p.set_defaults(run=stats)
     p = add_command(commands, "head")
     add_files(p)
     p.add_argument("-n", type=int, default=5, help="records to show (default 5)")
     add_on_error(p)
+    add_compression(p)
     p.set_defaults(run=head)
     return parser
 
@@ -416,6 +404,7 @@ def parser_for_summary() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"marc-polars {__version__}")
     add_files(parser, nargs="*", default=f" (default: the bundled sample, {SAMPLE})")
     add_on_error(parser)
+    add_compression(parser)
     add_progress(parser)
     parser.set_defaults(run=summary)
     return parser

@@ -106,6 +106,15 @@ class InvalidEncoding(MarcError):
     default_message = "Invalid character encoding"
 
 
+class UnknownFormatError(RecordLengthInvalid):
+    """The input is not MARC records in a form that is read: it starts as an HTML page, a PDF, XML
+    or JSON of another kind, or compressed bytes read as they are. Raised whatever ``on_error``
+    says: it is the wrong input, not a damaged record. A subclass of `RecordLengthInvalid`, which
+    is what pymarc raises for such input."""
+
+    default_message = "The input is not MARC records in a form that is read"
+
+
 #: Each damage code the reader gives, and the class it raises.
 DAMAGE_CODES: dict[str, type[MarcError]] = {
     "bad_record_length": RecordLengthInvalid,
@@ -118,6 +127,7 @@ DAMAGE_CODES: dict[str, type[MarcError]] = {
     "bad_indicators": FieldInvalid,
     "invalid_utf8": InvalidEncoding,
     "invalid_marc8": InvalidEncoding,
+    "unknown_format": UnknownFormatError,
 }
 
 
@@ -208,6 +218,7 @@ __all__ = [
     "RecordLeaderInvalid",
     "RecordLengthInvalid",
     "TruncatedRecord",
+    "UnknownFormatError",
     "WriteNeedsRecord",
     "from_code",
 ]

@@ -25,6 +25,9 @@ pub enum DamageKind {
     InvalidUtf8,
     /// A MARC-8 record holds bytes MARC-8 cannot read, or non-ASCII bytes where only ASCII can be.
     InvalidMarc8,
+    /// The input is not records in a form that is read (an HTML page, a PDF, compressed bytes read
+    /// as they are): the whole source, never one record.
+    UnknownFormat,
 }
 
 impl DamageKind {
@@ -42,6 +45,7 @@ impl DamageKind {
             DamageKind::BadIndicators => "bad_indicators",
             DamageKind::InvalidUtf8 => "invalid_utf8",
             DamageKind::InvalidMarc8 => "invalid_marc8",
+            DamageKind::UnknownFormat => "unknown_format",
         }
     }
 }

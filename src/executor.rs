@@ -23,6 +23,8 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::compression::Compression;
+use crate::detect::opened;
 use crate::error::{MarcError, ReadError};
 use crate::form::{Form, Framing};
 use crate::iso2709::ISO2709;
@@ -45,6 +47,8 @@ pub struct ReadOptions {
     /// crashes the process, if it is truncated) when the file does.
     pub map_files: bool,
     pub framing: Framing,
+    /// Whether sources are decompressed, and how ([`crate::compression`]).
+    pub compression: Compression,
 }
 
 impl Default for ReadOptions {
@@ -57,6 +61,7 @@ impl Default for ReadOptions {
             batch_size: usize::MAX,
             map_files: false,
             framing: Framing::Resync,
+            compression: Compression::Infer,
         }
     }
 }
@@ -183,6 +188,10 @@ impl<D: Decoder> Reader<D> {
             if remaining == Some(0) {
                 return;
             }
+            let source = match opened(source, self.options.compression) {
+                Ok(source) => source,
+                Err(error) => return self.send(seq, Err(error)),
+            };
             let source = if spans {
                 match Whole::of(self.options.form, source, self.options.map_files) {
                     Ok(Ok(whole)) => {

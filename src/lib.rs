@@ -18,6 +18,8 @@
 
 pub mod batches;
 pub mod columns;
+pub mod compression;
+pub mod detect;
 pub mod encoding;
 pub mod error;
 pub mod executor;

@@ -41,6 +41,49 @@ impl Source {
         }
     }
 
+    /// The first `n` bytes of the source (fewer if it is shorter), and the source to read whole,
+    /// from its start, afterwards: a stream, or a file that is not a regular one (a pipe), keeps
+    /// what was read ahead of the rest.
+    pub fn peek(self, n: usize) -> Result<(Vec<u8>, Source), ReadError> {
+        let name = self.name();
+        let io_error = |error| ReadError::Io { source_name: name.clone(), error };
+        let mut prefix = vec![0; n];
+        let (read, source) = match self {
+            Source::Memory { ref data, .. } => (n.min(data.len()), self),
+            Source::Path(ref path) => {
+                let file = File::open(path).map_err(io_error)?;
+                if !file.metadata().map_err(io_error)?.is_file() {
+                    return Source::Stream { name: name.clone(), reader: Box::new(file) }.peek(n);
+                }
+                (read_at(&file, &mut prefix, 0).map_err(io_error)?, Source::File { name: name.clone(), file, start: 0 })
+            }
+            Source::File { ref file, start, .. } => (read_at(file, &mut prefix, start).map_err(io_error)?, self),
+            Source::Stream { name, mut reader } => {
+                let mut read = Vec::with_capacity(n);
+                reader.by_ref().take(n as u64).read_to_end(&mut read).map_err(io_error)?;
+                let reader = Box::new(io::Cursor::new(read.clone()).chain(reader));
+                return Ok((read, Source::Stream { name, reader }));
+            }
+        };
+        if let Source::Memory { data, .. } = &source {
+            prefix[..read].copy_from_slice(&data[..read]);
+        }
+        prefix.truncate(read);
+        Ok((prefix, source))
+    }
+
+    /// The source as one byte stream from its start.
+    pub fn into_reader(self) -> Result<Box<dyn Read + Send>, ReadError> {
+        Ok(match self {
+            Source::Path(path) => {
+                Box::new(File::open(&path).map_err(|error| ReadError::Io { source_name: path.display().to_string(), error })?)
+            }
+            Source::File { file, start, .. } => Box::new(FileFrom { file, position: start }),
+            Source::Memory { data, .. } => Box::new(io::Cursor::new(data)),
+            Source::Stream { reader, .. } => reader,
+        })
+    }
+
     fn into_input(self, map_files: bool) -> Result<Input, ReadError> {
         Ok(match self {
             Source::Path(path) => {

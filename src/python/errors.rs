@@ -19,8 +19,8 @@ pub(super) fn to_pyerr(py: Python<'_>, error: ReadError) -> PyErr {
             match error.into_inner().map(|inner| inner.downcast::<PyErr>()) {
                 // What a Python file object's `.read` raised, unchanged.
                 Some(Ok(raised)) => *raised,
-                Some(Err(inner)) => PyOSError::new_err((0, inner.to_string(), source_name)),
-                None => PyOSError::new_err((0, "I/O error".to_string(), source_name)),
+                Some(Err(inner)) => PyOSError::new_err(format!("{source_name}: {inner}")),
+                None => PyOSError::new_err(format!("{source_name}: I/O error")),
             }
         }
         ReadError::Polars(error) => PyRuntimeError::new_err(error.to_string()),

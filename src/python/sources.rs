@@ -9,6 +9,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
+use crate::compression::{Codec, Compression};
 use crate::source::Source;
 
 /// The bytes of a Python `bytes` object, shared with it rather than copied.
@@ -129,4 +130,23 @@ pub(super) fn to_source(item: &Bound<'_, PyAny>, index: usize) -> PyResult<Sourc
 
 pub(super) fn to_sources(sources: &[Bound<'_, PyAny>]) -> PyResult<Vec<Source>> {
     sources.iter().enumerate().map(|(i, s)| to_source(s, i)).collect()
+}
+
+/// `compression=` as pandas takes it: "infer" (by the magic bytes), `None` (read the bytes as they
+/// are), or the name of one codec.
+pub(super) fn to_compression(name: Option<&str>) -> PyResult<Compression> {
+    match name {
+        None => Ok(Compression::Off),
+        Some("infer") => Ok(Compression::Infer),
+        Some(name) => Codec::named(name).map(Compression::Codec).ok_or_else(|| {
+            let names: Vec<String> = Codec::ALL.iter().map(|codec| format!("{:?}", codec.name())).collect();
+            PyValueError::new_err(format!("unknown compression {name:?}: \"infer\", None, {}", names.join(", ")))
+        }),
+    }
+}
+
+/// The compression whose magic bytes `prefix` starts with, by its `compression=` name.
+#[pyfunction]
+pub(super) fn compression_of(prefix: &[u8]) -> Option<&'static str> {
+    Codec::sniff(prefix).map(Codec::name)
 }
