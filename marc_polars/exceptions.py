@@ -106,6 +106,25 @@ class InvalidEncoding(MarcError):
     default_message = "Invalid character encoding"
 
 
+class XMLInvalid(MarcError):
+    """A MARCXML record is not well-formed XML."""
+
+    default_message = "Invalid XML"
+
+
+class JSONInvalid(MarcError):
+    """A MARC-in-JSON record is not well-formed JSON."""
+
+    default_message = "Invalid JSON"
+
+
+class RecordStructureInvalid(MarcError):
+    """A MARCXML or MARC-in-JSON record is well-formed but not a MARC record: it has no leader, an
+    element or member its form does not have, or a tag or indicator of the wrong length."""
+
+    default_message = "Not a MARC record"
+
+
 class UnknownFormatError(RecordLengthInvalid):
     """The input is not MARC records in a form that is read: it starts as an HTML page, a PDF, XML
     or JSON of another kind, or compressed bytes read as they are. Raised whatever ``on_error``
@@ -127,6 +146,9 @@ DAMAGE_CODES: dict[str, type[MarcError]] = {
     "bad_indicators": FieldInvalid,
     "invalid_utf8": InvalidEncoding,
     "invalid_marc8": InvalidEncoding,
+    "malformed_xml": XMLInvalid,
+    "malformed_json": JSONInvalid,
+    "bad_structure": RecordStructureInvalid,
     "unknown_format": UnknownFormatError,
 }
 
@@ -209,6 +231,7 @@ __all__ = [
     "FieldInvalid",
     "FieldNotFound",
     "InvalidEncoding",
+    "JSONInvalid",
     "MarcError",
     "MissingLinkedFields",
     "NoActiveFile",
@@ -217,8 +240,10 @@ __all__ = [
     "RecordDirectoryInvalid",
     "RecordLeaderInvalid",
     "RecordLengthInvalid",
+    "RecordStructureInvalid",
     "TruncatedRecord",
     "UnknownFormatError",
     "WriteNeedsRecord",
+    "XMLInvalid",
     "from_code",
 ]

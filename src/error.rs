@@ -25,6 +25,14 @@ pub enum DamageKind {
     InvalidUtf8,
     /// A MARC-8 record holds bytes MARC-8 cannot read, or non-ASCII bytes where only ASCII can be.
     InvalidMarc8,
+    /// A MARCXML record is not well-formed XML.
+    MalformedXml,
+    /// A MARC-in-JSON record is not well-formed JSON.
+    MalformedJson,
+    /// A MARCXML or MARC-in-JSON record is well-formed but not a MARC record as its form has one:
+    /// no leader, an element or member the form does not have, a tag or indicator of the wrong
+    /// length.
+    BadStructure,
     /// The input is not records in a form that is read (an HTML page, a PDF, compressed bytes read
     /// as they are): the whole source, never one record.
     UnknownFormat,
@@ -45,6 +53,9 @@ impl DamageKind {
             DamageKind::BadIndicators => "bad_indicators",
             DamageKind::InvalidUtf8 => "invalid_utf8",
             DamageKind::InvalidMarc8 => "invalid_marc8",
+            DamageKind::MalformedXml => "malformed_xml",
+            DamageKind::MalformedJson => "malformed_json",
+            DamageKind::BadStructure => "bad_structure",
             DamageKind::UnknownFormat => "unknown_format",
         }
     }
