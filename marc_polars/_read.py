@@ -240,7 +240,7 @@ def read_marc(
         ``directory_terminator``, ``tag_characters``, ``field_bounds``, ``missing_indicators``,
         ``extra_indicators``, ``text_before_subfield`` (the text is kept as subfield ``@``),
         ``indicator_replaced``, ``subfield_code_replaced``, ``marc8_replaced``,
-        ``utf8_replaced``, ``read_as_marc8``.
+        ``utf8_replaced``, ``read_as_marc8``, ``element_dropped``.
     report
         A :class:`ReadReport` to fill with what the read skipped or collected.
     progress

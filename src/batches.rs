@@ -10,22 +10,19 @@ use polars_buffer::Buffer;
 use crate::columns::{BatchBuilder, Projection, ERROR_COLUMN};
 use crate::error::{MarcError, OnError, ReadError};
 use crate::executor::{decode_in_order, Decoder, Ordered, ReadOptions};
-use crate::form::Form;
-use crate::iso2709::ISO2709;
 use crate::report::{Junk, RepairNote, Report};
 use crate::source::{Chunk, Source};
 
 /// Chunks of records of a form to DataFrame batches of the projection's columns.
 struct FrameDecoder {
     projection: Arc<Projection>,
-    form: &'static dyn Form,
 }
 
 impl Decoder for FrameDecoder {
     type Batch = (DataFrame, Report);
 
     fn decode(&self, chunk: Chunk, source_name: &str) -> Result<Self::Batch, MarcError> {
-        decode_chunk(chunk, &self.projection, self.form, source_name)
+        decode_chunk(chunk, &self.projection, source_name)
     }
 
     /// Only damaged records' errors name them: those of the report, and the `error` column's text.
@@ -56,12 +53,7 @@ impl Decoder for FrameDecoder {
 
 /// Decodes one chunk into a DataFrame batch, and the report of what it left out. A damaged record
 /// stops it, or is left out, or is kept, as the projection's `on_error` says.
-pub fn decode_chunk(
-    chunk: Chunk,
-    projection: &Arc<Projection>,
-    form: &'static dyn Form,
-    source_name: &str,
-) -> Result<(DataFrame, Report), MarcError> {
+pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &str) -> Result<(DataFrame, Report), MarcError> {
     let mut report = Report { bytes: chunk.buffer.len() as u64, ..Report::default() };
     if !chunk.padding.is_empty() {
         let source: Arc<str> = source_name.into();
@@ -70,7 +62,7 @@ pub fn decode_chunk(
             .collect();
     }
     let mapped = chunk.mapped;
-    let mut builder = BatchBuilder::new(form, chunk.buffer, projection.clone());
+    let mut builder = BatchBuilder::new(chunk.form, chunk.buffer, projection.clone());
     builder.reserve_for(&chunk.records);
     let source: Arc<str> = source_name.into();
     for (i, record) in chunk.records.into_iter().enumerate() {
@@ -117,7 +109,7 @@ pub fn decode_chunk(
 
 /// An empty frame with the schema `projection` selects.
 pub fn empty_frame(projection: &Arc<Projection>) -> DataFrame {
-    BatchBuilder::new(&ISO2709, Buffer::new(), projection.clone()).finish("")
+    BatchBuilder::new(crate::iso2709::form(), Buffer::new(), projection.clone()).finish("")
 }
 
 /// DataFrame batches of the sources' records, in input order.
@@ -172,7 +164,7 @@ impl Batches {
 
 /// Starts reading `sources` one after another into DataFrame batches.
 pub fn batches(sources: Vec<Source>, options: &ReadOptions, projection: &Arc<Projection>) -> Result<Batches, ReadError> {
-    let decoder = FrameDecoder { projection: projection.clone(), form: options.form };
+    let decoder = FrameDecoder { projection: projection.clone() };
     Ok(Batches {
         ordered: decode_in_order(sources, options, decoder)?,
         // Batches without `fields` are small (their text is copied out of the input): merged up to
@@ -394,7 +386,7 @@ mod tests {
         for batch_size in [usize::MAX, 7] {
             for threads in [1, 2] {
                 let options = ReadOptions { threads, batch_size, chunk_size: 2000, ..Default::default() };
-                let decoder = PanicsAt(at, FrameDecoder { projection: lossless(), form: &ISO2709 });
+                let decoder = PanicsAt(at, FrameDecoder { projection: lossless() });
                 let mut batches = decode_in_order(vec![memory(200)], &options, decoder).unwrap();
                 let results: Vec<_> = batches.by_ref().collect();
                 let Some(Err(ReadError::Internal(message))) = results.last() else { panic!("expected the panic's error") };

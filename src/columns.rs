@@ -179,7 +179,7 @@ impl SpecColumn {
 
 /// Builds the selected columns for the records of one batch buffer, read by a [`Form`].
 pub struct BatchBuilder {
-    form: &'static dyn Form,
+    form: Arc<dyn Form>,
     text: TextBuffers,
     projection: Arc<Projection>,
     rows: usize,
@@ -190,7 +190,7 @@ pub struct BatchBuilder {
 }
 
 impl BatchBuilder {
-    pub fn new(form: &'static dyn Form, buffer: Buffer<u8>, projection: Arc<Projection>) -> Self {
+    pub fn new(form: Arc<dyn Form>, buffer: Buffer<u8>, projection: Arc<Projection>) -> Self {
         let spec_columns = projection.specs.iter().map(|(_, spec)| SpecColumn::new(spec)).collect();
         BatchBuilder {
             form,
@@ -277,7 +277,7 @@ impl BatchBuilder {
     fn read_with<R>(&mut self, read: impl FnOnce(&dyn Form, &mut Target<'_, '_>) -> R) -> R {
         let BatchBuilder { form, text, projection, columns, spec_columns, scratch, .. } = self;
         let mut push = |record: &RecordText<'_>, at: Text<'_>| push_columns(projection, columns, spec_columns, record, at);
-        read(*form, &mut Target { text, reading: projection.reading, scratch, push: &mut push })
+        read(&**form, &mut Target { text, reading: projection.reading, scratch, push: &mut push })
     }
 
     /// Ends the row of a record kept with its bytes (damaged, or repaired): its encoding, its raw
@@ -420,7 +420,6 @@ mod tests {
     use super::*;
     use crate::error::DamageKind;
     use crate::iso2709::tests::{build, sample};
-    use crate::iso2709::ISO2709;
 
     fn strings(series: &Series) -> Vec<String> {
         let values = series.str().unwrap();
@@ -429,7 +428,7 @@ mod tests {
 
     fn frame_of(records: &[Vec<u8>], projection: Arc<Projection>) -> Result<DataFrame, Damage> {
         let bytes: Vec<u8> = records.concat();
-        let mut builder = BatchBuilder::new(&ISO2709, bytes.into(), projection);
+        let mut builder = BatchBuilder::new(crate::iso2709::form(), bytes.into(), projection);
         let mut at = 0;
         for record in records {
             builder.push_record(at, at + record.len())?;

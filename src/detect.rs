@@ -2,17 +2,52 @@
 //! read, or something else, named so that the error says what the input looks like rather than
 //! complaining about a record length made of a magic number.
 
+use std::sync::Arc;
+
 use crate::compression::{decompressed, Codec, Compression};
 use crate::error::{DamageKind, MarcError, ReadError};
+use crate::form::{Form, Guess};
+use crate::marcxml::MarcXml;
 use crate::source::Source;
 
 /// Bytes an input is told by: its compression, then the form of what it holds.
 pub const PREFIX_LEN: usize = 512;
 
-/// `source` ready to be framed: decompressed as `compression` says, and checked to start as
-/// records of a form that is read. Anything else is an `unknown_format` error naming the
+/// Bytes of an XML document searched for its first MARC record (and the namespaces bound before
+/// it): an OAI-PMH response's header comes first.
+const XML_PREFIX_LEN: usize = 64 << 10;
+
+/// The form records are read in: `Auto` tells it from each source's first bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Auto,
+    Iso2709,
+    MarcXml,
+}
+
+impl Format {
+    /// The names of the forms, as `format=` takes them.
+    pub const NAMES: [&str; 2] = ["\"iso2709\"", "\"marcxml\""];
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Some(match name {
+            "auto" => Format::Auto,
+            "iso2709" => Format::Iso2709,
+            "marcxml" => Format::MarcXml,
+            _ => return None,
+        })
+    }
+}
+
+/// The forms read, for the error that says so.
+const READ_HERE: &str = "read are ISO 2709 and MARCXML records, plain or compressed with gzip, zstd, bzip2 or xz";
+
+/// `source` ready to be framed, and the form it is framed in: decompressed as `compression` says,
+/// and in the form `format` names, or (`Format::Auto`) the form its first bytes show. Input that
+/// is none of them (or, `format` given, clearly another) is an `unknown_format` error naming the
 /// source and what it looks like.
-pub fn opened(source: Source, compression: Compression) -> Result<Source, ReadError> {
+pub fn opened(source: Source, compression: Compression, format: Format) -> Result<(Source, Arc<dyn Form>), ReadError> {
     let (prefix, source) = source.peek(PREFIX_LEN)?;
     let codec = match compression {
         Compression::Infer => Codec::sniff(&prefix),
@@ -23,32 +58,67 @@ pub fn opened(source: Source, compression: Compression) -> Result<Source, ReadEr
         Some(codec) => decompressed(source, codec)?.peek(PREFIX_LEN)?,
         None => (prefix, source),
     };
-    let looks = not_iso2709(&prefix).map(|looks| match codec {
-        Some(codec) => format!("{looks}, once {codec}-decompressed"),
-        None => looks,
-    });
+    let unknown = |source: Source, looks: String| {
+        let looks = match codec {
+            Some(codec) => format!("{looks}, once {codec}-decompressed"),
+            None => looks,
+        };
+        Err(unknown_format(source.name(), format!("it looks like {looks}; {READ_HERE}")))
+    };
+    let looks = match (format, looks(&prefix)) {
+        (Format::MarcXml, _) => Looks::Xml,
+        // Asked for ISO 2709, input that is something else is still named for what it is.
+        (Format::Iso2709, Looks::Xml) => Looks::Other("XML".to_string()),
+        (_, looks) => looks,
+    };
     match looks {
-        None => Ok(source),
-        Some(looks) => Err(ReadError::Marc(MarcError {
-            kind: DamageKind::UnknownFormat,
-            source: source.name(),
-            record: 0,
-            record_offset: 0,
-            offset_in_record: 0,
-            detail: format!(
-                "this is not MARC 21 in a form read here: it looks like {looks}; read are ISO 2709 records, plain or \
-                 compressed with gzip, zstd, bzip2 or xz"
-            ),
-        })),
+        Looks::Iso2709 => Ok((source, crate::iso2709::form())),
+        Looks::Xml => {
+            let (prefix, source) = source.peek(XML_PREFIX_LEN)?;
+            let form = match MarcXml::of(&prefix) {
+                Ok(form) => form,
+                Err(what) => return Err(unknown_format(source.name(), what)),
+            };
+            let has_record =
+                matches!(form.likely_record_start(&prefix, 0, prefix.len(), true), Guess::Start(at) if at < prefix.len());
+            if format == Format::Auto && !has_record && !first_element_is_marcxml(skip_preamble(&prefix)) {
+                let kib = XML_PREFIX_LEN >> 10;
+                return unknown(source, format!("XML without a MARCXML record in its first {kib} KiB"));
+            }
+            Ok((source, Arc::new(form)))
+        }
+        Looks::Other(looks) => unknown(source, looks),
     }
 }
 
-/// What the start of an input is, when it is not ISO 2709 records: a description for the error.
-/// `None` for input that starts as ISO 2709 does, or for bytes that look like nothing known: those
-/// are read as ISO 2709, whose framing reports them as damage under every `on_error` mode.
-pub fn not_iso2709(prefix: &[u8]) -> Option<String> {
+fn unknown_format(source: String, detail: String) -> ReadError {
+    let detail = format!("this is not MARC 21 in a form read here: {detail}");
+    ReadError::Marc(MarcError {
+        kind: DamageKind::UnknownFormat,
+        source,
+        record: 0,
+        record_offset: 0,
+        offset_in_record: 0,
+        detail,
+    })
+}
+
+/// What the start of an input looks like.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Looks {
+    /// ISO 2709 records, or bytes that look like nothing known: those are read as ISO 2709, whose
+    /// framing reports them as damage under every `on_error` mode.
+    Iso2709,
+    /// XML, which may hold MARCXML records.
+    Xml,
+    /// Something else, described for the error.
+    Other(String),
+}
+
+/// What the start of an input looks like.
+pub fn looks(prefix: &[u8]) -> Looks {
     if let Some(codec) = Codec::sniff(prefix) {
-        return Some(format!("{codec}-compressed data, read as it is (compression=None)"));
+        return Looks::Other(format!("{codec}-compressed data, read as it is (compression=None)"));
     }
     let text = skip_preamble(prefix);
     let lower: Vec<u8> = text.iter().take(32).map(u8::to_ascii_lowercase).collect();
@@ -59,18 +129,16 @@ pub fn not_iso2709(prefix: &[u8]) -> Option<String> {
         "a zip archive (unpack it first)"
     } else if starts(b"<!doctype html") || starts(b"<html") || starts(b"<head") {
         "an HTML page"
-    } else if starts(b"<") && first_element_is_marcxml(text) {
-        "MARCXML"
     } else if starts(b"<") {
-        "XML"
+        return Looks::Xml;
     } else if starts(b"{") || starts(b"[") {
         "JSON (MARC-in-JSON, perhaps)"
     } else if is_prose(text) {
         "text"
     } else {
-        return None;
+        return Looks::Iso2709;
     };
-    Some(looks.to_string())
+    Looks::Other(looks.to_string())
 }
 
 /// Text that no ISO 2709 record starts with, even a damaged one: it does not start with a digit,
@@ -116,6 +184,18 @@ mod tests {
     use crate::compression::tests::{compress, memory, read_all};
     use crate::iso2709::tests::sample;
 
+    fn opened(source: Source, compression: Compression) -> Result<Source, ReadError> {
+        super::opened(source, compression, Format::Auto).map(|(source, _)| source)
+    }
+
+    fn not_iso2709(prefix: &[u8]) -> Option<String> {
+        match looks(prefix) {
+            Looks::Iso2709 => None,
+            Looks::Xml => Some("XML".to_string()),
+            Looks::Other(looks) => Some(looks),
+        }
+    }
+
     fn unknown_format(result: Result<Source, ReadError>) -> String {
         match result {
             Err(ReadError::Marc(error)) if error.kind == DamageKind::UnknownFormat => error.to_string(),
@@ -141,7 +221,8 @@ mod tests {
         assert_eq!(
             message,
             "test: record 0 at byte offset 0: this is not MARC 21 in a form read here: it looks like an HTML page, once \
-             gzip-decompressed; read are ISO 2709 records, plain or compressed with gzip, zstd, bzip2 or xz"
+             gzip-decompressed; read are ISO 2709 and MARCXML records, plain or compressed with gzip, zstd, bzip2 or \
+             xz"
         );
     }
 
@@ -158,17 +239,14 @@ mod tests {
 
     #[test]
     fn other_inputs_are_named() {
-        let cases: [(&[u8], &str); 11] = [
+        let cases: [(&[u8], &str); 8] = [
             (b"Dear cataloguer,\n\nPlease find attached the records you asked for last week.\n", "text"),
             (b"\x1F\x8B\x08\x08", "gzip-compressed data, read as it is (compression=None)"),
             (b"%PDF-1.7\n", "a PDF document"),
             (b"PK\x03\x04", "a zip archive (unpack it first)"),
             (b"\n<!DOCTYPE html>\n<html>", "an HTML page"),
-            (b"<?xml version=\"1.0\"?>\n<collection>", "MARCXML"),
-            (b"<marc:collection xmlns:marc=\"http://www.loc.gov/MARC21/slim\">", "MARCXML"),
-            (b"\xEF\xBB\xBF  <record>", "MARCXML"),
-            (b"<?xml version=\"1.0\"?><OAI-PMH xmlns=", "XML"),
-            (b"<?xml version=\"1.0\"?>\n<!-- harvested -->\n<record xmlns=", "MARCXML"),
+            (b"<?xml version=\"1.0\"?>\n<collection>", "XML"),
+            (b"\xEF\xBB\xBF  <record>", "XML"),
             (b"[{\"leader\": ", "JSON (MARC-in-JSON, perhaps)"),
         ];
         for (prefix, looks) in cases {

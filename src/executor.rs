@@ -24,18 +24,17 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::compression::Compression;
-use crate::detect::opened;
+use crate::detect::{opened, Format};
 use crate::error::{MarcError, ReadError};
-use crate::form::{Form, Framing};
-use crate::iso2709::ISO2709;
+use crate::form::Framing;
 use crate::source::{Chunk, Chunker, Source, Whole};
 
 pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
 
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
-    /// The form of the records read.
-    pub form: &'static dyn Form,
+    /// The form of the records read: told from each source's first bytes, or this one.
+    pub format: Format,
     pub n_rows: Option<u64>,
     /// Decoding threads; 0 means [`max_threads`].
     pub threads: usize,
@@ -54,7 +53,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            form: &ISO2709,
+            format: Format::Auto,
             n_rows: None,
             threads: 0,
             chunk_size: DEFAULT_CHUNK_SIZE,
@@ -188,12 +187,12 @@ impl<D: Decoder> Reader<D> {
             if remaining == Some(0) {
                 return;
             }
-            let source = match opened(source, self.options.compression) {
-                Ok(source) => source,
+            let (source, form) = match opened(source, self.options.compression, self.options.format) {
+                Ok(opened) => opened,
                 Err(error) => return self.send(seq, Err(error)),
             };
             let source = if spans {
-                match Whole::of(self.options.form, source, self.options.map_files) {
+                match Whole::of(form.clone(), source, self.options.map_files) {
                     Ok(Ok(whole)) => {
                         if !self.spans(&mut seq, index, Arc::new(whole)) {
                             return;
@@ -208,7 +207,7 @@ impl<D: Decoder> Reader<D> {
             };
             let name: Arc<str> = source.name().into();
             let chunks = match Chunker::new(
-                self.options.form,
+                form,
                 source,
                 self.options.chunk_size,
                 self.options.batch_size,

@@ -226,7 +226,6 @@ mod tests {
     use super::*;
     use crate::columns::{BatchBuilder, Projection};
     use crate::iso2709::tests::build;
-    use crate::iso2709::ISO2709;
 
     #[test]
     fn agrees_with_the_columns_built_while_decoding() {
@@ -248,7 +247,7 @@ mod tests {
         let specs = texts.iter().map(|t| (PlSmallStr::from_str(t), Spec::parse(t).unwrap())).collect();
         let projection = Arc::new(Projection { leader: true, fields: true, specs, ..Default::default() });
         let bytes: Vec<u8> = records.concat();
-        let mut builder = BatchBuilder::new(&ISO2709, bytes.into(), projection);
+        let mut builder = BatchBuilder::new(crate::iso2709::form(), bytes.into(), projection);
         builder.push_record(0, records[0].len()).unwrap();
         builder.push_record(records[0].len(), records[0].len() + records[1].len()).unwrap();
         let df = builder.finish("");

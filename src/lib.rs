@@ -28,6 +28,7 @@ pub mod form;
 pub mod iso2709;
 pub mod marc8;
 mod marc8_tables;
+pub mod marcxml;
 pub mod record;
 pub mod records;
 pub mod report;

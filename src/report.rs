@@ -56,10 +56,12 @@ pub enum RepairKind {
     /// A record labelled UTF-8 whose bytes are not UTF-8 but read as MARC-8 without a fault: read
     /// as MARC-8.
     ReadAsMarc8,
+    /// An element MARCXML does not have inside a record (an OAI-PMH header's, say): left out.
+    ElementDropped,
 }
 
 impl RepairKind {
-    pub const ALL: [RepairKind; 16] = [
+    pub const ALL: [RepairKind; 17] = [
         RepairKind::RecordLength,
         RepairKind::LeaderCounts,
         RepairKind::LeaderEntryMap,
@@ -76,6 +78,7 @@ impl RepairKind {
         RepairKind::Marc8Replaced,
         RepairKind::Utf8Replaced,
         RepairKind::ReadAsMarc8,
+        RepairKind::ElementDropped,
     ];
 
     /// The stable name of the repair, in the `repairs` column and the report.
@@ -97,6 +100,7 @@ impl RepairKind {
             RepairKind::Marc8Replaced => "marc8_replaced",
             RepairKind::Utf8Replaced => "utf8_replaced",
             RepairKind::ReadAsMarc8 => "read_as_marc8",
+            RepairKind::ElementDropped => "element_dropped",
         }
     }
 }

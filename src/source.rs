@@ -199,6 +199,8 @@ impl Input {
 
 /// Whole records in one buffer, located in their source.
 pub struct Chunk {
+    /// The form its records were framed in, and are read in.
+    pub form: Arc<dyn Form>,
     pub buffer: Buffer<u8>,
     /// The records, in order; padding between them is not part of any.
     pub records: Vec<Framed>,
@@ -366,7 +368,7 @@ enum WholeData {
 /// taking a thread of its own, and so does the copy of a file's bytes. Whoever takes the parts in
 /// input order checks each guess against where the part before it ended ([`crate::executor`]).
 pub struct Whole {
-    form: &'static dyn Form,
+    form: Arc<dyn Form>,
     pub name: String,
     data: WholeData,
 }
@@ -385,7 +387,7 @@ const PROBE_BEFORE: usize = 256;
 impl Whole {
     /// The source as a whole: bytes, or a regular file (mapped if `map_files`); any other source
     /// is given back.
-    pub fn of(form: &'static dyn Form, source: Source, map_files: bool) -> Result<Result<Whole, Source>, ReadError> {
+    pub fn of(form: Arc<dyn Form>, source: Source, map_files: bool) -> Result<Result<Whole, Source>, ReadError> {
         let name = source.name();
         let io_error = |error| ReadError::Io { source_name: name.clone(), error };
         let (file, start) = match source {
@@ -464,7 +466,7 @@ impl Whole {
     pub fn frame(&self, start: usize, target: usize, first_record: u64) -> Result<Chunk, ReadError> {
         let (buffer, units, mapped) = match &self.data {
             WholeData::Memory { data, map } => {
-                let units = frame_units(self.form, &mut InMemory(&data[start.min(data.len())..]), target - start, start == 0)
+                let units = frame_units(&*self.form, &mut InMemory(&data[start.min(data.len())..]), target - start, start == 0)
                     .map_err(|e| self.io_error(e))?;
                 let range = start..start + units.len;
                 let mapped =
@@ -476,18 +478,26 @@ impl Whole {
                 // A few bytes past the target show where padding before it ends.
                 let mut window =
                     FromFile::read(file, offset, file_start + len, target - start + LOOK_PAST).map_err(|e| self.io_error(e))?;
-                let units = frame_units(self.form, &mut window, target - start, start == 0).map_err(|e| self.io_error(e))?;
+                let units = frame_units(&*self.form, &mut window, target - start, start == 0).map_err(|e| self.io_error(e))?;
                 (Buffer::from(window.bytes).sliced(0..units.len), units, None)
             }
         };
-        Ok(Chunk { buffer, records: units.records, padding: units.padding, first_record, offset: start as u64, mapped })
+        Ok(Chunk {
+            form: self.form.clone(),
+            buffer,
+            records: units.records,
+            padding: units.padding,
+            first_record,
+            offset: start as u64,
+            mapped,
+        })
     }
 }
 
 /// Cuts one source into chunks of about `chunk_size` bytes and at most `chunk_records` records,
 /// stopping after `limit` records.
 pub struct Chunker {
-    form: &'static dyn Form,
+    form: Arc<dyn Form>,
     name: String,
     input: Input,
     chunk_size: usize,
@@ -504,7 +514,7 @@ pub struct Chunker {
 impl Chunker {
     /// `map_files`: map a file into memory rather than read it (see `map`).
     pub fn new(
-        form: &'static dyn Form,
+        form: Arc<dyn Form>,
         source: Source,
         chunk_size: usize,
         chunk_records: usize,
@@ -589,6 +599,7 @@ impl Chunker {
             MappedPages { map: map.clone(), range: start..start + taken }
         });
         let chunk = Chunk {
+            form: self.form.clone(),
             buffer,
             records: cut.records,
             padding: cut.padding,
@@ -634,7 +645,6 @@ mod tests {
     use super::*;
     use crate::error::DamageKind;
     use crate::iso2709::tests::sample;
-    use crate::iso2709::ISO2709;
 
     fn records(n: usize) -> Vec<u8> {
         (0..n).flat_map(|_| sample()).collect()
@@ -643,7 +653,7 @@ mod tests {
     fn count(source: Source, chunk_size: usize, limit: Option<u64>) -> Result<(usize, usize), ReadError> {
         let mut chunks = 0;
         let mut total = 0;
-        for chunk in Chunker::new(&ISO2709, source, chunk_size, usize::MAX, limit, false, Framing::Strict)? {
+        for chunk in Chunker::new(crate::iso2709::form(), source, chunk_size, usize::MAX, limit, false, Framing::Strict)? {
             let chunk = chunk?;
             assert_eq!(chunk.first_record as usize, total);
             chunks += 1;
@@ -664,7 +674,7 @@ mod tests {
     }
 
     fn read_back(source: Source) -> Vec<u8> {
-        let chunks = Chunker::new(&ISO2709, source, 1 << 20, usize::MAX, None, false, Framing::Resync).unwrap();
+        let chunks = Chunker::new(crate::iso2709::form(), source, 1 << 20, usize::MAX, None, false, Framing::Resync).unwrap();
         chunks.flat_map(|chunk| chunk.unwrap().buffer.to_vec()).collect()
     }
 
@@ -694,14 +704,15 @@ mod tests {
         use crate::iso2709::frame::CANDIDATES_EXAMINED;
         CANDIDATES_EXAMINED.with(|count| count.set(0));
         for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
-            let framed: usize = Chunker::new(&ISO2709, source, chunk_size, usize::MAX, None, false, Framing::Resync)
-                .unwrap()
-                .map(|chunk| chunk.unwrap().buffer.len())
-                .sum();
+            let framed: usize =
+                Chunker::new(crate::iso2709::form(), source, chunk_size, usize::MAX, None, false, Framing::Resync)
+                    .unwrap()
+                    .map(|chunk| chunk.unwrap().buffer.len())
+                    .sum();
             assert_eq!(framed, bytes.len());
         }
         for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
-            let whole = Whole::of(&ISO2709, source, false).unwrap().ok().unwrap();
+            let whole = Whole::of(crate::iso2709::form(), source, false).unwrap().ok().unwrap();
             let mut start = 0;
             while start < whole.len() {
                 let (target, _) = whole.likely_record_start(start + chunk_size, chunk_size.max(1 << 16)).unwrap();
@@ -729,7 +740,8 @@ mod tests {
             assert_eq!(count(memory, chunk_size, None).unwrap().1, 7, "memory, chunk {chunk_size}");
             assert_eq!(count(stream(bytes.clone()), chunk_size, None).unwrap().1, 7, "stream, chunk {chunk_size}");
             let mapped =
-                Chunker::new(&ISO2709, stream(bytes.clone()), chunk_size, usize::MAX, None, true, Framing::Resync).unwrap();
+                Chunker::new(crate::iso2709::form(), stream(bytes.clone()), chunk_size, usize::MAX, None, true, Framing::Resync)
+                    .unwrap();
             assert_eq!(mapped.map(|c| c.unwrap().len()).sum::<usize>(), 7, "mapped, chunk {chunk_size}");
         }
     }
@@ -742,10 +754,11 @@ mod tests {
         for map_files in [true, false] {
             let file = File::open(&path).unwrap();
             let source = Source::File { name: "file".into(), file: file.try_clone().unwrap(), start: 2 * record_len as u64 };
-            let chunks: Vec<Chunk> = Chunker::new(&ISO2709, source, record_len + 1, usize::MAX, None, map_files, Framing::Strict)
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            let chunks: Vec<Chunk> =
+                Chunker::new(crate::iso2709::form(), source, record_len + 1, usize::MAX, None, map_files, Framing::Strict)
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
             let read: Vec<u8> = chunks.iter().flat_map(|c| c.buffer.iter().copied()).collect();
             assert_eq!(read, bytes[2 * record_len..], "map_files {map_files}");
             // Offsets count from where reading began, as for any stream.
@@ -758,10 +771,11 @@ mod tests {
     #[test]
     fn small_chunks_of_a_stream_share_its_block() {
         // Cutting a block into many small chunks must not copy the rest of the block each time.
-        let chunks: Vec<Chunk> = Chunker::new(&ISO2709, stream(records(7)), 1 << 20, 2, None, false, Framing::Resync)
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let chunks: Vec<Chunk> =
+            Chunker::new(crate::iso2709::form(), stream(records(7)), 1 << 20, 2, None, false, Framing::Resync)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
         assert_eq!(chunks.iter().map(Chunk::len).collect::<Vec<_>>(), [2, 2, 2, 1]);
         assert!(chunks.windows(2).all(|w| w[0].buffer.storage_ptr() == w[1].buffer.storage_ptr()));
     }
@@ -771,7 +785,7 @@ mod tests {
         let memory = || Source::Memory { name: "mem".into(), data: records(7).into() };
         assert_eq!(count(memory(), 1, Some(3)).unwrap(), (3, 3));
         assert_eq!(count(memory(), 1 << 20, Some(0)).unwrap(), (0, 0));
-        let chunks: Vec<usize> = Chunker::new(&ISO2709, memory(), 1 << 20, 3, None, false, Framing::Resync)
+        let chunks: Vec<usize> = Chunker::new(crate::iso2709::form(), memory(), 1 << 20, 3, None, false, Framing::Resync)
             .unwrap()
             .map(|chunk| chunk.unwrap().len())
             .collect();
@@ -796,7 +810,8 @@ mod tests {
         let record_len = sample().len();
         bytes[record_len + 1] = b'x';
         let memory = Source::Memory { name: "mem".into(), data: bytes.into() };
-        let mut chunker = Chunker::new(&ISO2709, memory, 1 << 20, usize::MAX, None, false, Framing::Strict).unwrap();
+        let mut chunker =
+            Chunker::new(crate::iso2709::form(), memory, 1 << 20, usize::MAX, None, false, Framing::Strict).unwrap();
         assert_eq!(chunker.next().unwrap().unwrap().len(), 1);
         let Some(Err(ReadError::Marc(error))) = chunker.next() else { panic!("expected an error") };
         assert_eq!((error.kind, error.record, error.record_offset), (DamageKind::BadRecordLength, 1, record_len as u64));
@@ -806,7 +821,7 @@ mod tests {
     #[test]
     fn a_missing_file_is_an_io_error_naming_it() {
         let Err(ReadError::Io { source_name, .. }) =
-            Chunker::new(&ISO2709, Source::Path("/nonexistent/x.mrc".into()), 1, 1, None, true, Framing::Resync)
+            Chunker::new(crate::iso2709::form(), Source::Path("/nonexistent/x.mrc".into()), 1, 1, None, true, Framing::Resync)
         else {
             panic!("expected an I/O error")
         };
@@ -824,7 +839,9 @@ mod tests {
         for source in [Source::Memory { name: "mem".into(), data: bytes.to_vec().into() }, stream(bytes.to_vec())] {
             let (mut records, mut padding) = (Vec::new(), Vec::new());
             let mut next_record = 0;
-            for chunk in Chunker::new(&ISO2709, source, chunk_size, usize::MAX, None, false, Framing::Resync).unwrap() {
+            for chunk in
+                Chunker::new(crate::iso2709::form(), source, chunk_size, usize::MAX, None, false, Framing::Resync).unwrap()
+            {
                 let chunk = chunk.unwrap();
                 assert_eq!(chunk.first_record, next_record);
                 next_record += chunk.len() as u64;
@@ -953,7 +970,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("marc_polars_release_{}.mrc", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
         let chunks: Vec<Chunk> =
-            Chunker::new(&ISO2709, Source::Path(path.clone()), 300_000, usize::MAX, None, true, Framing::Strict)
+            Chunker::new(crate::iso2709::form(), Source::Path(path.clone()), 300_000, usize::MAX, None, true, Framing::Strict)
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();

@@ -11,6 +11,7 @@ pub mod repair;
 pub mod salvage;
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::encoding::{self, TextCodec};
 use crate::error::{Damage, DamageKind};
@@ -131,6 +132,11 @@ impl Form for Iso2709 {
 
 /// The ISO 2709 form, for whoever reads it.
 pub static ISO2709: Iso2709 = Iso2709;
+
+/// ISO 2709 as the form a source is read in.
+pub fn form() -> Arc<dyn Form> {
+    Arc::new(Iso2709)
+}
 
 /// Checks the structure of one framed record (terminator included) and lists its fields, in
 /// directory order, into `fields` (cleared first; reused across records to avoid allocating).

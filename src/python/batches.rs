@@ -9,7 +9,7 @@ use pyo3::types::PyDict;
 use pyo3_polars::{PyDataFrame, PySchema};
 
 use super::errors::{marc_error, to_pyerr};
-use super::sources::{to_compression, to_sources};
+use super::sources::{to_compression, to_format, to_sources};
 use crate::batches::{self, Batches};
 use crate::columns::{self, Projection};
 use crate::encoding::{Encoding, Reading};
@@ -179,9 +179,9 @@ impl ProjectionArgs {
 
 /// Starts reading `sources`; `read_frame` collects the result, or Python iterates it. `columns`:
 /// a dict of `ProjectionArgs` (default: the lossless columns). `map_files`: map files rather than read them in blocks (see
-/// `ReadOptions`). `compression`: "infer", `None` or a codec's name (see `to_compression`).
+/// `ReadOptions`). `compression`: "infer", `None` or a codec's name (see `to_compression`); `format`: "auto" or a form's name.
 #[pyfunction]
-#[pyo3(signature = (sources, columns = None, *, n_rows = None, threads = 0, chunk_size = executor::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false, compression = Some("infer")))]
+#[pyo3(signature = (sources, columns = None, *, n_rows = None, threads = 0, chunk_size = executor::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false, compression = Some("infer"), format = "auto"))]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn iter_batches(
     py: Python<'_>,
@@ -193,11 +193,13 @@ pub(super) fn iter_batches(
     batch_size: usize,
     map_files: bool,
     compression: Option<&str>,
+    format: &str,
 ) -> PyResult<PyBatches> {
     let projection = Arc::new(columns.map_or_else(|| Ok(Projection::lossless()), ProjectionArgs::projection)?);
     let sources = to_sources(&sources)?;
     let compression = to_compression(compression)?;
-    let options = ReadOptions { n_rows, threads, chunk_size, batch_size, map_files, compression, ..Default::default() };
+    let format = to_format(format)?;
+    let options = ReadOptions { n_rows, threads, chunk_size, batch_size, map_files, compression, format, ..Default::default() };
     let batches = py.detach(|| batches::batches(sources, &options, &projection)).map_err(|e| to_pyerr(py, e))?;
     let report = batches.report();
     Ok(PyBatches { batches: Mutex::new(Some(batches)), projection, report })

@@ -9,6 +9,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use super::errors::to_pyerr;
 use super::sources::to_sources;
+use crate::detect::Format;
 use crate::executor::{self, Ordered, ReadOptions};
 use crate::form::Framing;
 use crate::records::{self, FieldEntry, RecordBatch, RecordDecoder};
@@ -114,7 +115,8 @@ pub(super) fn read_records(
 ) -> PyResult<PyRecordReader> {
     let sources = to_sources(&sources)?;
     // pymarc's framing, which stops at the first framing error: what follows is pymarc's to read.
-    let options = ReadOptions { threads, chunk_size, framing: Framing::Strict, ..Default::default() };
+    // Records are read from their ISO 2709 bytes: `parse_xml_to_array` and `JSONReader` read the others.
+    let options = ReadOptions { threads, chunk_size, framing: Framing::Strict, format: Format::Iso2709, ..Default::default() };
     let batches =
         py.detach(|| executor::decode_in_order(sources, &options, RecordDecoder { force_utf8 })).map_err(|e| to_pyerr(py, e))?;
     let tuple_new = py.get_type::<PyTuple>().getattr("__new__")?.unbind();

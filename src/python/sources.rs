@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use crate::compression::{Codec, Compression};
+use crate::detect::Format;
 use crate::source::Source;
 
 /// The bytes of a Python `bytes` object, shared with it rather than copied.
@@ -143,6 +144,12 @@ pub(super) fn to_compression(name: Option<&str>) -> PyResult<Compression> {
             PyValueError::new_err(format!("unknown compression {name:?}: \"infer\", None, {}", names.join(", ")))
         }),
     }
+}
+
+/// `format=`: "auto" (by the first bytes) or the name of one form.
+pub(super) fn to_format(name: &str) -> PyResult<Format> {
+    Format::parse(name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown format {name:?}: \"auto\", {}", Format::NAMES.join(", "))))
 }
 
 /// The compression whose magic bytes `prefix` starts with, by its `compression=` name.
