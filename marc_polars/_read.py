@@ -53,6 +53,9 @@ OnError = Literal["raise", "skip", "collect", "repair"]
 #: ``compression=``, pandas' names: found by the magic bytes, none, or one codec.
 Compression = Literal["infer", "gzip", "zstd", "bz2", "xz"] | None
 
+#: ``format=``: the form of the records, found by the first bytes or named.
+Format = Literal["auto", "iso2709", "marcxml"]
+
 
 class _Reading(TypedDict):
     """How records are read, whatever the columns built: the native reader's options of that name."""
@@ -183,8 +186,9 @@ def read_marc(
     progress: bool = False,
     memory_map: bool = False,
     compression: Compression = "infer",
+    format: Format = "auto",
 ) -> pl.DataFrame:
-    """Read MARC 21 records (ISO 2709) into a DataFrame, one row per record.
+    """Read MARC 21 records (ISO 2709 or MARCXML) into a DataFrame, one row per record.
 
     Parameters
     ----------
@@ -258,6 +262,13 @@ def read_marc(
         too), zstd, bzip2 or xz, whatever its name; ``None``: read the bytes as they are;
         ``"gzip"``, ``"zstd"``, ``"bz2"`` or ``"xz"``: decompress every source so. Decompression
         runs on a thread of its own, ahead of the decoding threads, in bounded memory.
+    format
+        ``"auto"``: each source's form told by its first bytes (after decompression): ISO 2709
+        records, or MARCXML (a ``collection``, bare ``record`` elements, or records in other XML
+        such as an OAI-PMH response). ``"iso2709"`` or ``"marcxml"`` read every source so. Input
+        that is none of them raises :class:`~marc_polars.exceptions.UnknownFormatError` naming
+        what it looks like. MARCXML text is Unicode, read in the encoding its XML declaration
+        names (UTF-8 or ISO-8859-1), never as leader/09 says: ``encoding`` does not apply to it.
 
     Returns
     -------
@@ -286,6 +297,7 @@ def read_marc(
         n_rows=n_rows,
         chunk_size=READ_MARC_CHUNK_SIZE,
         compression=compression,
+        format=format,
     )
     try:
         with shown(progress, batches, sources, n_rows):
@@ -318,6 +330,7 @@ def iter_batches(
     progress: bool = False,
     memory_map: bool = False,
     compression: Compression = "infer",
+    format: Format = "auto",
 ) -> BatchReader:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
@@ -333,7 +346,13 @@ def iter_batches(
     options = plan.native(names)
     sources = expand(source, glob)
     native = _native.iter_batches(
-        sources, options, batch_size=batch_size, n_rows=n_rows, map_files=memory_map, compression=compression
+        sources,
+        options,
+        batch_size=batch_size,
+        n_rows=n_rows,
+        map_files=memory_map,
+        compression=compression,
+        format=format,
     )
     display = shown(progress, native, sources, n_rows)
     return BatchReader(native, plan, names, row_index_name, row_index_offset, report, display)
@@ -440,6 +459,7 @@ def scan_marc(
     progress: bool = False,
     memory_map: bool = False,
     compression: Compression = "infer",
+    format: Format = "auto",
 ) -> pl.LazyFrame:
     """Lazily read MARC 21 records: a LazyFrame whose projections, filters and limits reach the decoder.
 
@@ -480,6 +500,7 @@ def scan_marc(
             n_rows=rows,
             map_files=memory_map,
             compression=compression,
+            format=format,
         )
         display = shown(progress, native, sources, rows)
         yield from BatchReader(

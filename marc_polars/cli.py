@@ -27,7 +27,7 @@ from typing import TypedDict, get_args
 import polars as pl
 
 from marc_polars import __version__
-from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, Compression, OnError, read_marc, scan_marc
+from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, Compression, Format, OnError, read_marc, scan_marc
 from marc_polars._report import ReadReport
 from marc_polars._sources import NativeSource, expand
 from marc_polars.exceptions import MarcError
@@ -113,14 +113,26 @@ def tag_frequencies(df: pl.DataFrame, top: int = 10) -> pl.DataFrame:
     )
 
 
-def summarise(
-    files: Sequence[str], progress: bool, on_error: OnError = "raise", compression: Compression = "infer"
-) -> str:
+class Input(TypedDict):
+    """How input files are read, whatever the command: `read_marc`'s options of those names."""
+
+    compression: Compression
+    format: Format
+
+
+DEFAULT_INPUT = Input(compression="infer", format="auto")
+
+
+def input_options(args: argparse.Namespace) -> Input:
+    return Input(compression=args.compression, format=args.input_format)
+
+
+def summarise(files: Sequence[str], progress: bool, on_error: OnError = "raise", given: Input = DEFAULT_INPUT) -> str:
     paths = sources(files)
     size = input_size(paths)
     report = ReadReport()
     start = time.perf_counter()
-    df = read_marc(paths, glob=False, on_error=on_error, report=report, progress=progress, compression=compression)
+    df = read_marc(paths, glob=False, on_error=on_error, report=report, progress=progress, **given)
     seconds = time.perf_counter() - start
     volume = f" ({size / 1e6:.1f} MB)" if size is not None else ""
     lines = [
@@ -137,7 +149,7 @@ def summarise(
 
 
 def summary(args: argparse.Namespace) -> int:
-    print(summarise(args.files or [SAMPLE], args.progress, args.on_error, args.compression))
+    print(summarise(args.files or [SAMPLE], args.progress, args.on_error, input_options(args)))
     return 0
 
 
@@ -195,7 +207,7 @@ def convert(args: argparse.Namespace) -> int:
         report=report,
         include_file_paths=args.include_file_paths,
         progress=args.progress,
-        compression=args.compression,
+        **input_options(args),
     )
     if fmt == "csv":
         lf = flat_for_csv(lf)
@@ -230,7 +242,7 @@ def stats(args: argparse.Namespace) -> int:
         include_encoding="encoding",
         report=report,
         progress=args.progress,
-        compression=args.compression,
+        **input_options(args),
     )
     sound = df.filter(pl.col("error").is_null()) if "error" in df.columns else df
     print(f"{record_counts(df.height, report)}, padding between records: {report.junk_bytes:,} bytes")
@@ -310,7 +322,7 @@ def format_record(leader: str, fields: list[ControlFieldRow | DataFieldRow] | No
 
 
 def head(args: argparse.Namespace) -> int:
-    df = read_marc(sources(args.files), glob=False, n_rows=args.n, on_error=args.on_error, compression=args.compression)
+    df = read_marc(sources(args.files), glob=False, n_rows=args.n, on_error=args.on_error, **input_options(args))
     error = pl.col("error") if "error" in df.columns else pl.lit(None, pl.String)
     records = df.select("leader", "fields", error).iter_rows()
     print("\n\n".join(format_record(leader, fields, error) for leader, fields, error in records))
@@ -335,7 +347,7 @@ def add_on_error(parser: argparse.ArgumentParser, default: str = "raise") -> Non
     )
 
 
-def add_compression(parser: argparse.ArgumentParser) -> None:
+def add_input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--compression",
         choices=[*COMPRESSION, None],
@@ -343,6 +355,12 @@ def add_compression(parser: argparse.ArgumentParser) -> None:
         type=lambda name: None if name.lower() == "none" else name.lower(),
         metavar="{" + ",".join([*COMPRESSION, "none"]) + "}",
         help="infer (the default: by the first bytes, whatever the name), none, or the codec of every file",
+    )
+    parser.add_argument(
+        "--input-format",
+        choices=get_args(Format),
+        default="auto",
+        help="auto (the default: by the first bytes), or the form of every file's records",
     )
 
 
@@ -358,7 +376,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], n
 
 
 def parser_for_commands() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="marc-polars", description="Read MARC 21 files (ISO 2709) with Polars.")
+    description = "Read MARC 21 files (ISO 2709 or MARCXML) with Polars."
+    parser = argparse.ArgumentParser(prog="marc-polars", description=description)
     commands = parser.add_subparsers(dest="command", required=True)
     p = add_command(commands, "convert")
     add_progress(p)
@@ -368,7 +387,7 @@ def parser_for_commands() -> argparse.ArgumentParser:
     p.add_argument("--columns", nargs="+", metavar="[NAME=]SPEC", help="columns to write: leader, fields or MARCspecs")
     p.add_argument("--preset", choices=["lossless", "bibliographic"], default="lossless", help="default: lossless")
     add_on_error(p)
-    add_compression(p)
+    add_input(p)
     p.add_argument("--include-file-paths", metavar="NAME", help="add a column of this name holding each record's file")
     p.set_defaults(run=convert)
     p = add_command(commands, "stats")
@@ -376,14 +395,14 @@ def parser_for_commands() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=20, help="tags to list (default 20)")
     # Reporting errors is what stats is for: it keeps the damaged records unless told otherwise.
     add_on_error(p, default="collect")
-    add_compression(p)
+    add_input(p)
     add_progress(p)
     p.set_defaults(run=stats)
     p = add_command(commands, "head")
     add_files(p)
     p.add_argument("-n", type=int, default=5, help="records to show (default 5)")
     add_on_error(p)
-    add_compression(p)
+    add_input(p)
     p.set_defaults(run=head)
     return parser
 
@@ -394,7 +413,7 @@ def parser_for_summary() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marc-polars",
         usage="%(prog)s [-h] [--version] [COMMAND] [options] [FILE ...]",
-        description="Read MARC 21 files (ISO 2709) into a Polars DataFrame and summarise them: the records, "
+        description="Read MARC 21 files (ISO 2709 or MARCXML) into a Polars DataFrame and summarise them: the records, "
         "the time taken, the most frequent tags and the first rows.",
         epilog=f"commands (marc-polars COMMAND --help for their options):\n{listed}\n\n"
         'A first word that is not a command is a FILE: a path, a glob pattern (quoted: "dumps/*.mrc"), '
@@ -404,7 +423,7 @@ def parser_for_summary() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"marc-polars {__version__}")
     add_files(parser, nargs="*", default=f" (default: the bundled sample, {SAMPLE})")
     add_on_error(parser)
-    add_compression(parser)
+    add_input(parser)
     add_progress(parser)
     parser.set_defaults(run=summary)
     return parser

@@ -107,9 +107,9 @@ def test_a_truncated_compressed_file_is_an_error_saying_where(codec, on_error, t
 #: Inputs that are not ISO 2709, from other projects' test data or made as users meet them, and
 #: what the error calls them.
 NOT_ISO2709 = [
-    (DATA / "forms" / "marcli__bad", "MARCXML"),
-    (DATA / "forms" / "marcperl__namespace.xml", "MARCXML"),
-    (DATA / "forms" / "natlibfi__oai-marcxml_2RecordsFrom.xml", "XML"),
+    (DATA / "forms" / "natlibfi__oai-marcxml_2RecordsFrom.xml", "XML without a MARCXML record in its first 64 KiB"),
+    (DATA / "forms" / "traject__sample-oai-pmh.xml", "XML without a MARCXML record in its first 64 KiB"),
+    (DATA / "forms" / "pulibrary__991227840000541_holdings.xml", "XML without a MARCXML record in its first 64 KiB"),
     (DATA / "forms" / "traject__test_data.utf8.json", r"JSON \(MARC-in-JSON, perhaps\)"),
     (DATA / "forms" / "yaz__marc7.json", r"JSON \(MARC-in-JSON, perhaps\)"),
     (DATA / "forms" / "marc4j__marc-in-json.json", r"JSON \(MARC-in-JSON, perhaps\)"),

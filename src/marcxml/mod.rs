@@ -62,6 +62,14 @@ impl MarcXml {
         Ok(form)
     }
 
+    /// The encoding records are read in, as `include_encoding` names it.
+    fn codec(&self) -> TextCodec {
+        match self.encoding {
+            XmlEncoding::Utf8 => TextCodec::Utf8,
+            XmlEncoding::Latin1 => TextCodec::Latin1,
+        }
+    }
+
     /// Bindings declared on the start tags before the first record of `text`.
     fn bindings_before_first_record(&self, text: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut bindings = Vec::new();
@@ -154,15 +162,15 @@ impl Form for MarcXml {
     }
 
     fn read(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> Result<TextCodec, Damage> {
-        read::read(self.encoding, range, to, false).map(|_| TextCodec::Utf8)
+        read::read(self.encoding, range, to, false).map(|_| self.codec())
     }
 
     fn repair(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> Result<(TextCodec, Repairs), Damage> {
-        read::read(self.encoding, range, to, true).map(|repairs| (TextCodec::Utf8, repairs))
+        read::read(self.encoding, range, to, true).map(|repairs| (self.codec(), repairs))
     }
 
     fn salvage(&self, range: Range<usize>, to: &mut Target<'_, '_>) -> TextCodec {
         read::salvage(self.encoding, range, to);
-        TextCodec::Utf8
+        self.codec()
     }
 }
