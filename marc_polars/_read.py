@@ -54,7 +54,7 @@ OnError = Literal["raise", "skip", "collect", "repair"]
 Compression = Literal["infer", "gzip", "zstd", "bz2", "xz"] | None
 
 #: ``format=``: the form of the records, found by the first bytes or named.
-Format = Literal["auto", "iso2709", "marcxml"]
+Format = Literal["auto", "iso2709", "marcxml", "json"]
 
 
 class _Reading(TypedDict):
@@ -188,7 +188,7 @@ def read_marc(
     compression: Compression = "infer",
     format: Format = "auto",
 ) -> pl.DataFrame:
-    """Read MARC 21 records (ISO 2709 or MARCXML) into a DataFrame, one row per record.
+    """Read MARC 21 records (ISO 2709, MARCXML or MARC-in-JSON) into a DataFrame, one row per record.
 
     Parameters
     ----------
@@ -264,11 +264,13 @@ def read_marc(
         runs on a thread of its own, ahead of the decoding threads, in bounded memory.
     format
         ``"auto"``: each source's form told by its first bytes (after decompression): ISO 2709
-        records, or MARCXML (a ``collection``, bare ``record`` elements, or records in other XML
-        such as an OAI-PMH response). ``"iso2709"`` or ``"marcxml"`` read every source so. Input
-        that is none of them raises :class:`~marc_polars.exceptions.UnknownFormatError` naming
-        what it looks like. MARCXML text is Unicode, read in the encoding its XML declaration
-        names (UTF-8 or ISO-8859-1), never as leader/09 says: ``encoding`` does not apply to it.
+        records, MARCXML (a ``collection``, bare ``record`` elements, or records in other XML such
+        as an OAI-PMH response) or MARC-in-JSON (a JSON array of records, one record a line, or
+        records one after another). ``"iso2709"``, ``"marcxml"`` or ``"json"`` read every source
+        so. Input that is none of them raises :class:`~marc_polars.exceptions.UnknownFormatError`
+        naming what it looks like. MARCXML and MARC-in-JSON text is Unicode, read in the encoding
+        an XML declaration names (UTF-8 or ISO-8859-1) or as UTF-8, never as leader/09 says:
+        ``encoding`` does not apply to it.
 
     Returns
     -------

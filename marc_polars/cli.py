@@ -376,7 +376,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], n
 
 
 def parser_for_commands() -> argparse.ArgumentParser:
-    description = "Read MARC 21 files (ISO 2709 or MARCXML) with Polars."
+    description = "Read MARC 21 files (ISO 2709, MARCXML or MARC-in-JSON) with Polars."
     parser = argparse.ArgumentParser(prog="marc-polars", description=description)
     commands = parser.add_subparsers(dest="command", required=True)
     p = add_command(commands, "convert")
@@ -413,8 +413,8 @@ def parser_for_summary() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marc-polars",
         usage="%(prog)s [-h] [--version] [COMMAND] [options] [FILE ...]",
-        description="Read MARC 21 files (ISO 2709 or MARCXML) into a Polars DataFrame and summarise them: the records, "
-        "the time taken, the most frequent tags and the first rows.",
+        description="Read MARC 21 files (ISO 2709, MARCXML or MARC-in-JSON) into a Polars DataFrame and summarise "
+        "them: the records, the time taken, the most frequent tags and the first rows.",
         epilog=f"commands (marc-polars COMMAND --help for their options):\n{listed}\n\n"
         'A first word that is not a command is a FILE: a path, a glob pattern (quoted: "dumps/*.mrc"), '
         "or - for standard input.",

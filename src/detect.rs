@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::compression::{decompressed, Codec, Compression};
 use crate::error::{DamageKind, MarcError, ReadError};
 use crate::form::{Form, Guess};
+use crate::marcjson::MarcJson;
 use crate::marcxml::MarcXml;
 use crate::source::Source;
 
@@ -24,24 +25,26 @@ pub enum Format {
     Auto,
     Iso2709,
     MarcXml,
+    Json,
 }
 
 impl Format {
     /// The names of the forms, as `format=` takes them.
-    pub const NAMES: [&str; 2] = ["\"iso2709\"", "\"marcxml\""];
+    pub const NAMES: [&str; 3] = ["\"iso2709\"", "\"marcxml\"", "\"json\""];
 
     pub fn parse(name: &str) -> Option<Format> {
         Some(match name {
             "auto" => Format::Auto,
             "iso2709" => Format::Iso2709,
             "marcxml" => Format::MarcXml,
+            "json" => Format::Json,
             _ => return None,
         })
     }
 }
 
 /// The forms read, for the error that says so.
-const READ_HERE: &str = "read are ISO 2709 and MARCXML records, plain or compressed with gzip, zstd, bzip2 or xz";
+const READ_HERE: &str = "read are ISO 2709, MARCXML and MARC-in-JSON records, plain or compressed with gzip, zstd, bzip2 or xz";
 
 /// `source` ready to be framed, and the form it is framed in: decompressed as `compression` says,
 /// and in the form `format` names, or (`Format::Auto`) the form its first bytes show. Input that
@@ -67,8 +70,10 @@ pub fn opened(source: Source, compression: Compression, format: Format) -> Resul
     };
     let looks = match (format, looks(&prefix)) {
         (Format::MarcXml, _) => Looks::Xml,
+        (Format::Json, _) => Looks::Json,
         // Asked for ISO 2709, input that is something else is still named for what it is.
         (Format::Iso2709, Looks::Xml) => Looks::Other("XML".to_string()),
+        (Format::Iso2709, Looks::Json) => Looks::Other("JSON".to_string()),
         (_, looks) => looks,
     };
     match looks {
@@ -87,8 +92,17 @@ pub fn opened(source: Source, compression: Compression, format: Format) -> Resul
             }
             Ok((source, Arc::new(form)))
         }
+        Looks::Json if format == Format::Auto && !mentions_a_record(&prefix) => {
+            unknown(source, "JSON without a MARC-in-JSON record's \"leader\" or \"fields\" in its first bytes".to_string())
+        }
+        Looks::Json => Ok((source, Arc::new(MarcJson))),
         Looks::Other(looks) => unknown(source, looks),
     }
+}
+
+/// Whether JSON's first bytes name a member only MARC-in-JSON records have at their top.
+fn mentions_a_record(prefix: &[u8]) -> bool {
+    memchr::memmem::find(prefix, b"\"leader\"").is_some() || memchr::memmem::find(prefix, b"\"fields\"").is_some()
 }
 
 fn unknown_format(source: String, detail: String) -> ReadError {
@@ -111,6 +125,8 @@ pub enum Looks {
     Iso2709,
     /// XML, which may hold MARCXML records.
     Xml,
+    /// JSON, which may be MARC-in-JSON records.
+    Json,
     /// Something else, described for the error.
     Other(String),
 }
@@ -132,7 +148,7 @@ pub fn looks(prefix: &[u8]) -> Looks {
     } else if starts(b"<") {
         return Looks::Xml;
     } else if starts(b"{") || starts(b"[") {
-        "JSON (MARC-in-JSON, perhaps)"
+        return Looks::Json;
     } else if is_prose(text) {
         "text"
     } else {
@@ -192,6 +208,7 @@ mod tests {
         match looks(prefix) {
             Looks::Iso2709 => None,
             Looks::Xml => Some("XML".to_string()),
+            Looks::Json => Some("JSON".to_string()),
             Looks::Other(looks) => Some(looks),
         }
     }
@@ -221,8 +238,8 @@ mod tests {
         assert_eq!(
             message,
             "test: record 0 at byte offset 0: this is not MARC 21 in a form read here: it looks like an HTML page, once \
-             gzip-decompressed; read are ISO 2709 and MARCXML records, plain or compressed with gzip, zstd, bzip2 or \
-             xz"
+             gzip-decompressed; read are ISO 2709, MARCXML and MARC-in-JSON records, plain or compressed with \
+             gzip, zstd, bzip2 or xz"
         );
     }
 
@@ -247,7 +264,7 @@ mod tests {
             (b"\n<!DOCTYPE html>\n<html>", "an HTML page"),
             (b"<?xml version=\"1.0\"?>\n<collection>", "XML"),
             (b"\xEF\xBB\xBF  <record>", "XML"),
-            (b"[{\"leader\": ", "JSON (MARC-in-JSON, perhaps)"),
+            (b"[{\"leader\": ", "JSON"),
         ];
         for (prefix, looks) in cases {
             assert_eq!(not_iso2709(prefix).as_deref(), Some(looks), "{prefix:?}");

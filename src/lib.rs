@@ -3,7 +3,8 @@
 //! Data flows one way, and each step knows only the one before it:
 //!
 //! - [`source`] cuts input (bytes, files, streams) into chunks of whole records, framed by a
-//!   [`form`] of records: [`iso2709`] today, the one module that knows ISO 2709.
+//!   [`form`] of records ([`iso2709`], [`marcxml`] or [`marcjson`], each the one module that knows
+//!   its form), which [`detect`] tells from the input's first bytes, once [`compression`] is undone.
 //! - A form reads each record into a [`record`]'s text (tag, indicators, subfields), decoding its
 //!   [`encoding`] ([`marc8`] among them); the column builders read only that text.
 //! - [`columns`] builds a batch's lossless columns and the derived ones [`spec`] selects, as Arrow
@@ -28,6 +29,7 @@ pub mod form;
 pub mod iso2709;
 pub mod marc8;
 mod marc8_tables;
+pub mod marcjson;
 pub mod marcxml;
 pub mod record;
 pub mod records;
