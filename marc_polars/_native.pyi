@@ -1,4 +1,4 @@
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Generic, TypedDict, TypeVar
 
 import polars as pl
@@ -54,7 +54,14 @@ def iter_batches(
 ) -> BatchIterator: ...
 def read_frame(batches: BatchIterator) -> pl.DataFrame: ...
 def schema(columns: Projection) -> pl.Schema: ...
-def write_marc(frame: pl.DataFrame, dest: object) -> int: ...
+def write_marc(
+    frames: Iterable[pl.DataFrame],
+    dest: object,
+    *,
+    format: str = "iso2709",
+    compression: str | None = None,
+    check: bool = True,
+) -> tuple[int, int, int | None]: ...
 def parse_spec(spec: str) -> bool: ...
 
 #: The named-tuple classes `read_records` makes subfields and indicators of: pairs of strings.

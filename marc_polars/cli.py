@@ -27,14 +27,19 @@ from typing import TypedDict, get_args
 import polars as pl
 
 from marc_polars import __version__
-from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, Compression, Format, OnError, read_marc, scan_marc
+from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, Compression, Format, OnError, iter_batches, read_marc, scan_marc
 from marc_polars._report import ReadReport
 from marc_polars._sources import NativeSource, expand
+from marc_polars._write import COMPRESSED, WriteFormat, output_of, write_frames
 from marc_polars.exceptions import MarcError
 
 #: The commands: what each takes, and what it does. Any other first word is a file to summarise.
 COMMANDS = {
-    "convert": ("FILE ... -o OUT", "convert MARC files to Parquet, Arrow IPC, NDJSON or CSV, streaming"),
+    "convert": (
+        "FILE ... -o OUT",
+        "convert MARC files to Parquet, Arrow IPC, NDJSON, CSV, or MARC records (ISO 2709, MARCXML, MARC-in-JSON), "
+        "streaming",
+    ),
     "stats": ("FILE ...", "records, encodings, record types, tag frequencies and errors"),
     "head": ("[-n N] FILE ...", "the first records, one field a line"),
 }
@@ -53,7 +58,14 @@ FORMATS = {
     "ipc": (".arrow", ".ipc", ".feather"),
     "ndjson": (".ndjson", ".jsonl"),
     "csv": (".csv",),
+    "marc": (".mrc", ".marc"),
+    "marcxml": (".xml",),
+    "marcjson": (".json",),
 }
+
+#: The output formats that are records (written by `write_marc`, compressed by a further extension
+#: such as `.gz`), and the form of each.
+RECORDS: dict[str, WriteFormat] = {"marc": "iso2709", "marcxml": "marcxml", "marcjson": "json"}
 
 #: Records per Parquet row group (IPC record batch) when `fields` is written (see `convert`).
 LOSSLESS_ROW_GROUP = 2_000
@@ -174,9 +186,13 @@ def replacing(path: str) -> Iterator[str]:
 def output_format(path: str, given: str | None) -> str:
     if given is not None:
         return given
-    for name, extensions in FORMATS.items():
-        if path.lower().endswith(extensions):
-            return name
+    name = path.lower()
+    root, last = os.path.splitext(name)
+    if last in COMPRESSED and root.endswith(tuple(e for n in RECORDS for e in FORMATS[n])):
+        name = root
+    for fmt, extensions in FORMATS.items():
+        if name.endswith(extensions):
+            return fmt
     raise ValueError(f"cannot tell the format of {path!r} from its extension: give --format")
 
 
@@ -199,6 +215,18 @@ def convert(args: argparse.Namespace) -> int:
     files = sources(args.files)
     size = input_size(files)
     report = ReadReport()
+    start = time.perf_counter()
+    if fmt in RECORDS:
+        if columns is not None or args.include_file_paths:
+            raise ValueError(
+                f"{fmt} is written from the lossless columns: leave out --columns, --preset and --include-file-paths"
+            )
+        batches = iter_batches(
+            files, glob=False, on_error=args.on_error, report=report, progress=args.progress, **input_options(args)
+        )
+        with batches, replacing(args.output) as partial:
+            write_frames(batches, partial, RECORDS[fmt], output_of(args.output, RECORDS[fmt])[1], check=False)
+        return converted(args.output, fmt, report, size, start)
     lf = scan_marc(
         files,
         glob=False,
@@ -215,7 +243,6 @@ def convert(args: argparse.Namespace) -> int:
     # lossless rows are large (a few KB decoded), and 2,000 of them keep peak memory near 250 MB
     # on BooksAll, where Polars' default (some 80,000) takes 1.2 GB. Readable columns are small.
     rows = LOSSLESS_ROW_GROUP if "fields" in lf.collect_schema() else None
-    start = time.perf_counter()
     with replacing(args.output) as partial:
         if fmt == "parquet":
             lf.sink_parquet(partial, row_group_size=rows, engine="streaming")
@@ -225,11 +252,14 @@ def convert(args: argparse.Namespace) -> int:
             lf.sink_ndjson(partial, engine="streaming")
         else:
             lf.sink_csv(partial, engine="streaming")
+    return converted(args.output, fmt, report, size, start)
+
+
+def converted(output: str, fmt: str, report: ReadReport, size: int | None, start: float) -> int:
+    """Says what `convert` wrote, and how fast."""
     seconds = time.perf_counter() - start
     rate = f", {size / 1e6 / max(seconds, 1e-9):,.1f} MB/s" if size is not None else ""
-    print(
-        f"{report.rows:,} records to {args.output} ({fmt}) in {seconds:.2f} s{rate}{damaged(report)}", file=sys.stderr
-    )
+    print(f"{report.rows:,} records to {output} ({fmt}) in {seconds:.2f} s{rate}{damaged(report)}", file=sys.stderr)
     return 0
 
 
@@ -383,7 +413,12 @@ def parser_for_commands() -> argparse.ArgumentParser:
     add_progress(p)
     add_files(p)
     p.add_argument("-o", "--output", required=True, help="the file to write")
-    p.add_argument("--format", choices=list(FORMATS), help="default: from the output's extension")
+    p.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        help="default: from the output's extension (marc: .mrc .marc, marcxml: .xml, marcjson: .json; "
+        "a further .gz, .zst, .bz2 or .xz compresses them)",
+    )
     p.add_argument("--columns", nargs="+", metavar="[NAME=]SPEC", help="columns to write: leader, fields or MARCspecs")
     p.add_argument("--preset", choices=["lossless", "bibliographic"], default="lossless", help="default: lossless")
     add_on_error(p)

@@ -209,6 +209,11 @@ class MissingLinkedFields(PymarcException):
         return f"{self.field.tag} field includes a subfield 6 but no linked fields could be found."
 
 
+class CharactersLeftOutWarning(UserWarning):
+    """Characters a form cannot hold were left out of the records written: control characters
+    (other than tab, line feed and carriage return) in MARCXML, which XML 1.0 does not allow."""
+
+
 class BadSubfieldCodeWarning(Warning):
     """A subfield code that is not ASCII; the record keeps an ASCII stand-in for it."""
 
@@ -226,6 +231,7 @@ __all__ = [
     "BadSubfieldCodeWarning",
     "BaseAddressInvalid",
     "BaseAddressNotFound",
+    "CharactersLeftOutWarning",
     "EndOfRecordNotFound",
     "FatalReaderError",
     "FieldInvalid",

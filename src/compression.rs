@@ -5,10 +5,11 @@
 //! The crates: `flate2` on zlib-rs (gzip; a Rust port of zlib-ng's inflate, the fastest inflater
 //! flate2 offers without a C toolchain for it), `zstd` (the reference C library), `bzip2` on
 //! libbz2-rs-sys (pure Rust) and `liblzma` (the maintained binding to xz-utils' C library).
-//! Each reads every member or frame of a concatenated file, as `gzip -dc` does.
+//! Each reads every member or frame of a concatenated file, as `gzip -dc` does. Written files are
+//! compressed by the same crates ([`Compressor`]).
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread;
 
@@ -93,6 +94,59 @@ const BLOCK: usize = 1 << 20;
 /// Decompressed blocks waiting for the reader thread: enough to ride out its pauses, few enough
 /// that memory stays bounded as for a plain stream.
 const BLOCKS_AHEAD: usize = 4;
+
+/// A writer compressing what it is given with a codec, or none; [`Compressor::finish`] ends it.
+pub enum Compressor<W: Write> {
+    Plain(W),
+    Gzip(flate2::write::GzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+    Bzip2(bzip2::write::BzEncoder<W>),
+    Xz(liblzma::write::XzEncoder<W>),
+}
+
+impl<W: Write> Compressor<W> {
+    /// Compresses into `inner` at each codec's default level: as its command-line tool does.
+    pub fn new(codec: Option<Codec>, inner: W) -> io::Result<Self> {
+        Ok(match codec {
+            None => Compressor::Plain(inner),
+            Some(Codec::Gzip) => Compressor::Gzip(flate2::write::GzEncoder::new(inner, flate2::Compression::default())),
+            Some(Codec::Zstd) => Compressor::Zstd(zstd::stream::write::Encoder::new(inner, 0)?),
+            Some(Codec::Bzip2) => Compressor::Bzip2(bzip2::write::BzEncoder::new(inner, bzip2::Compression::default())),
+            Some(Codec::Xz) => Compressor::Xz(liblzma::write::XzEncoder::new(inner, 6)),
+        })
+    }
+
+    /// Writes what the codec holds back, and its trailer.
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            Compressor::Plain(inner) => Ok(inner),
+            Compressor::Gzip(encoder) => encoder.finish(),
+            Compressor::Zstd(encoder) => encoder.finish(),
+            Compressor::Bzip2(encoder) => encoder.finish(),
+            Compressor::Xz(encoder) => encoder.finish(),
+        }
+    }
+
+    fn inner(&mut self) -> &mut dyn Write {
+        match self {
+            Compressor::Plain(inner) => inner,
+            Compressor::Gzip(encoder) => encoder,
+            Compressor::Zstd(encoder) => encoder,
+            Compressor::Bzip2(encoder) => encoder,
+            Compressor::Xz(encoder) => encoder,
+        }
+    }
+}
+
+impl<W: Write> Write for Compressor<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner().flush()
+    }
+}
 
 /// `source` decompressed with `codec`, as a stream fed by a thread of its own.
 pub fn decompressed(source: Source, codec: Codec) -> Result<Source, ReadError> {

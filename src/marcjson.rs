@@ -13,6 +13,8 @@
 //! its braces outside strings. A record is read with serde_json, straight into the record's text
 //! (see [`crate::record`]), without building a tree of values.
 
+pub mod write;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
@@ -756,12 +758,21 @@ impl<'de> Visitor<'de> for SubfieldSeed<'_, '_> {
         let tag = tag_str(&self.tag);
         let mut members = 0;
         while let Some(JsonStr(code)) = map.next_key()? {
-            let code = one_char(&code, || format!("a subfield code of field {tag}"))?;
+            // An empty code is an empty subfield (two delimiters in a row in ISO 2709), which
+            // holds no text either.
+            let code = match code.is_empty() {
+                true => None,
+                false => Some(one_char(&code, || format!("a subfield code of field {tag}"))?),
+            };
             let out = &mut *self.reader.out;
             out.push(SUBFIELD_DELIMITER);
             let mut utf8 = [0; 4];
-            out.extend_from_slice(code.encode_utf8(&mut utf8).as_bytes());
-            map.next_value_seed(ValueSeed { out: &mut *out, tag: self.tag, code })?;
+            out.extend_from_slice(code.map_or("", |code| code.encode_utf8(&mut utf8)).as_bytes());
+            let before = out.len();
+            map.next_value_seed(ValueSeed { out: &mut *out, tag: self.tag, code: code.unwrap_or(' ') })?;
+            if code.is_none() && out.len() > before {
+                return Err(de::Error::custom(format!("a subfield of field {tag} without a code holds text")));
+            }
             members += 1;
         }
         if members == 0 {
@@ -1176,7 +1187,7 @@ mod tests {
 
     #[test]
     fn structure_the_form_does_not_have_is_bad_structure() {
-        let cases: [(&[u8], &str); 18] = [
+        let cases: [(&[u8], &str); 17] = [
             (br#"{"fields": []}"#, "no leader"),
             (br#"{"leader": "00000nam a2200000 a 4500"}"#, "no fields"),
             (br#"{"leader": 42, "fields": []}"#, "the leader, a string"),
@@ -1216,6 +1227,11 @@ mod tests {
         let (_, lc) = read(&with_fields(r#"{"001": "   00038361\u001f"}"#)).unwrap();
         assert_eq!(lc, [("001".to_string(), "   00038361\x1f".to_string())]);
         assert!(damage(&with_fields(r#"{"001": "x\u001e"}"#)).detail.contains("0x1E"));
+        // Subfields written as the members of one object (FOLIO's parsed records) are read in order.
+        let (_, one_object) =
+            read(&with_fields(r#"{"245": {"ind1": "1", "ind2": "0", "subfields": [{"a": "x", "c": "y"}, {"b": "z"}]}}"#))
+                .unwrap();
+        assert_eq!(one_object, [("245".to_string(), "10\x1fax\x1fcy\x1fbz".to_string())]);
         // repair reads a sound record as read does, and no other.
         let (result, pushed, _) = with_target(record, |to| MARC_JSON.repair(0..record.len(), to));
         assert_eq!(result.unwrap().1, Repairs::default());

@@ -9,6 +9,7 @@ pub mod frame;
 mod read;
 pub mod repair;
 pub mod salvage;
+pub mod write;
 
 use std::ops::Range;
 use std::sync::Arc;

@@ -10,6 +10,7 @@
 
 mod frame;
 mod read;
+pub mod write;
 
 use std::ops::Range;
 

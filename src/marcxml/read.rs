@@ -318,20 +318,24 @@ impl Parser<'_> {
                 return Err(structure(position, format!("<{name}> in field {} is not a <subfield>", tag_text(&tag))));
             }
             let code = self.attributes(&start, position)?.code;
-            match code {
-                Some(code) if code.chars().count() == 1 => {
+            match &code {
+                // An empty code is an empty subfield (two delimiters in a row in ISO 2709).
+                Some(code) if code.chars().count() <= 1 => {
                     self.out.push(SUBFIELD_DELIMITER);
-                    self.push_checked(&code, position)?;
+                    self.push_checked(code, position)?;
                 }
                 _ => {
-                    return Err(structure(
-                        position,
-                        format!("a subfield of field {} without a one-character code", tag_text(&tag)),
-                    ))
+                    let detail = format!("a subfield of field {} without a one-character code", tag_text(&tag));
+                    return Err(structure(position, detail));
                 }
             }
+            let before = self.out.len();
             if !empty {
                 self.text(reader, b"subfield")?;
+            }
+            if code.is_some_and(|code| code.is_empty()) && self.out.len() > before {
+                let detail = format!("a subfield of field {} without a code holds text", tag_text(&tag));
+                return Err(structure(position, detail));
             }
         }
         self.end_field(tag, content);
