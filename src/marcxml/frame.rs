@@ -109,8 +109,52 @@ impl MarcXml {
         local_name(name) == b"record" && self.in_marc_namespace(name, &buf[name_end..end])
     }
 
-    /// Where the record whose start tag is `buf[at..tag_end]` ends.
+    /// Where the record whose start tag is `buf[at..tag_end]` ends: at its end tag, found by
+    /// searching for it (the markup between is the parser's to check), or where a record of the
+    /// same name starts before it.
     fn record_end(&self, buf: &[u8], at: usize, name_end: usize, tag_end: usize) -> RecordEnd {
+        let name = &buf[at + 1..name_end];
+        let (mut closing, mut opening) = ([0; 66], [0; 65]);
+        if name.len() + 2 > closing.len() {
+            return self.record_end_by_markup(buf, at, name_end, tag_end);
+        }
+        closing[..2].copy_from_slice(b"</");
+        closing[2..2 + name.len()].copy_from_slice(name);
+        let closing = &closing[..2 + name.len()];
+        opening[0] = b'<';
+        opening[1..1 + name.len()].copy_from_slice(name);
+        let opening = &opening[..1 + name.len()];
+        let mut from = tag_end;
+        let close = loop {
+            let Some(found) = memchr::memmem::find(&buf[from..], closing) else { break None };
+            let lt = from + found;
+            match markup(buf, lt) {
+                Markup::End { name_start, name_end, end } if &buf[name_start..name_end] == name => break Some((lt, end)),
+                Markup::Incomplete => break None,
+                _ => from = lt + 2,
+            }
+        };
+        // A record of the same name that starts first: this one is not closed.
+        let until = close.map_or(buf.len(), |(lt, _)| lt);
+        let mut search = tag_end;
+        while let Some(found) = memchr::memmem::find(&buf[search..until], opening) {
+            let lt = search + found;
+            match markup(buf, lt) {
+                Markup::Start { name_end, end, .. } if self.is_record_tag(buf, lt, name_end, end) => {
+                    return RecordEnd::Unclosed(lt)
+                }
+                Markup::Incomplete => return RecordEnd::Incomplete,
+                _ => search = lt + 1,
+            }
+        }
+        match close {
+            Some((_, end)) => RecordEnd::Closed(end),
+            None => RecordEnd::Incomplete,
+        }
+    }
+
+    /// [`Self::record_end`] by walking every tag, for names too long to search for.
+    fn record_end_by_markup(&self, buf: &[u8], at: usize, name_end: usize, tag_end: usize) -> RecordEnd {
         let name = &buf[at + 1..name_end];
         let mut pos = tag_end;
         while let Some(found) = memchr::memchr(b'<', &buf[pos..]) {

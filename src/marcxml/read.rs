@@ -96,13 +96,13 @@ struct Parser<'a> {
     repairs: Repairs,
 }
 
-/// A field's attributes as read from its start tag.
+/// A field's attributes as read from its start tag (borrowed from it where nothing was unescaped).
 #[derive(Default)]
-struct Attributes {
-    tag: Option<String>,
-    ind1: Option<String>,
-    ind2: Option<String>,
-    code: Option<String>,
+struct Attributes<'s> {
+    tag: Option<Cow<'s, str>>,
+    ind1: Option<Cow<'s, str>>,
+    ind2: Option<Cow<'s, str>>,
+    code: Option<Cow<'s, str>>,
 }
 
 fn malformed(position: u64, error: impl std::fmt::Display) -> Damage {
@@ -120,12 +120,12 @@ impl Parser<'_> {
         self.spans.clear();
         let mut reader = Reader::from_reader(xml);
         let mut leader: Option<Range<usize>> = None;
-        let record_name: Vec<u8>;
+        let record: BytesStart;
         loop {
             let position = reader.buffer_position();
             match reader.read_event().map_err(|e| malformed(reader.error_position(), e))? {
                 Event::Start(start) => {
-                    record_name = start.name().as_ref().to_vec();
+                    record = start;
                     break;
                 }
                 Event::Empty(_) => return Err(structure(position, "the record is empty: it has no leader".into())),
@@ -138,7 +138,7 @@ impl Parser<'_> {
             let (start, empty) = match event {
                 Event::Start(start) => (start, false),
                 Event::Empty(start) => (start, true),
-                Event::End(end) if end.name().as_ref() == record_name => break,
+                Event::End(end) if end.name() == record.name() => break,
                 Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => continue,
                 Event::Comment(_) | Event::PI(_) => continue,
                 Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
@@ -223,7 +223,7 @@ impl Parser<'_> {
         leader_len
     }
 
-    fn attributes(&self, start: &BytesStart, position: u64) -> Result<Attributes, Damage> {
+    fn attributes<'s>(&self, start: &'s BytesStart, position: u64) -> Result<Attributes<'s>, Damage> {
         let mut found = Attributes::default();
         for attribute in start.attributes() {
             let attribute = attribute.map_err(|e| malformed(position, e))?;
@@ -235,13 +235,13 @@ impl Parser<'_> {
                 _ => continue,
             };
             let value = attribute.normalized_value(XmlVersion::Implicit1_0).map_err(|e| malformed(position, e))?;
-            *slot = Some(value.into_owned());
+            *slot = Some(value);
         }
         Ok(found)
     }
 
     /// Starts a field of `tag`: writes the tag; where its content starts.
-    fn field_tag(&mut self, tag: Option<String>, control: bool, position: u64) -> Result<([u8; 3], usize), Damage> {
+    fn field_tag(&mut self, tag: Option<Cow<str>>, control: bool, position: u64) -> Result<([u8; 3], usize), Damage> {
         let element = if control { "controlfield" } else { "datafield" };
         let Some(tag) = tag else { return Err(structure(position, format!("a <{element}> without a tag"))) };
         let bytes: [u8; 3] = match tag.as_bytes().try_into() {
@@ -312,9 +312,8 @@ impl Parser<'_> {
                 Event::Eof => return Err(malformed(position, "the record ends inside a field")),
                 _ => return Err(structure(position, format!("text outside the subfields of field {}", tag_text(&tag)))),
             };
-            let name = local_name(start.name().as_ref()).to_vec();
-            if name != b"subfield" {
-                let name = String::from_utf8_lossy(&name);
+            if local_name(start.name().as_ref()) != b"subfield" {
+                let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
                 return Err(structure(position, format!("<{name}> in field {} is not a <subfield>", tag_text(&tag))));
             }
             let code = self.attributes(&start, position)?.code;
