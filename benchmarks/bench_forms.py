@@ -76,7 +76,8 @@ def pymarc_json(path: str) -> int:
 
 
 def yaz_xml(path: str) -> int:
-    subprocess.run(["yaz-marcdump", "-i", "marcxml", "-o", "marc", xml_form(path)], stdout=subprocess.DEVNULL, check=True)
+    command = ["yaz-marcdump", "-i", "marcxml", "-o", "marc", xml_form(path)]
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
     return 0
 
 

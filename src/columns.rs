@@ -355,7 +355,7 @@ impl BatchBuilder {
         }
         if self.projection.keeps_damaged() {
             columns.push(series(ERROR_COLUMN, c.error.finish(buffer, compact)));
-            columns.push(series(RAW_COLUMN, c.raw.finish(buffer.input(), compact)));
+            columns.push(series(RAW_COLUMN, c.raw.finish(buffer.input(), compact || !buffer.input_used())));
         }
         if let Some(name) = &self.projection.repairs_column {
             columns.push(series(name, c.repairs.finish(ArrowDataType::Utf8View, c.repair_codes.finish(buffer, false))));

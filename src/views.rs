@@ -21,12 +21,15 @@ use polars_buffer::Buffer;
 pub struct TextBuffers {
     input: Buffer<u8>,
     decoded: Vec<u8>,
+    /// Whether a value was pushed as a slice of the input. Records of a form other than ISO 2709
+    /// are decoded whole, and their batch then lets the input go ([`TextBuffers::finish`]).
+    input_used: std::cell::Cell<bool>,
 }
 
 impl TextBuffers {
     pub fn new(input: Buffer<u8>) -> Self {
         assert!(input.len() <= u32::MAX as usize, "a batch buffer must be smaller than 4 GiB");
-        TextBuffers { input, decoded: Vec::new() }
+        TextBuffers { input, decoded: Vec::new(), input_used: std::cell::Cell::new(false) }
     }
 
     /// The input bytes.
@@ -36,6 +39,7 @@ impl TextBuffers {
 
     /// The input, to push values that are slices of it.
     pub fn input(&self) -> Text<'_> {
+        self.input_used.set(true);
         Text { bytes: &self.input, index: 0 }
     }
 
@@ -59,23 +63,37 @@ impl TextBuffers {
         (&self.input, &mut self.decoded)
     }
 
-    /// Both buffers, to finish the columns with.
+    /// Both buffers, to finish the columns with: for the views, the input an empty buffer if no
+    /// value lies in it, so that the frame does not keep it.
     pub fn finish(mut self) -> Buffers {
         // Decoded text is reserved for a batch of MARC-8 records: a batch with few of them gives
         // back what it did not use, as the frame keeps the buffer.
         if self.decoded.capacity() > self.decoded.len() + self.decoded.len() / 8 + 4096 {
             self.decoded.shrink_to_fit();
         }
-        Buffers(vec![self.input, self.decoded.into()].into())
+        let used = self.input_used.get();
+        let for_views = if used { self.input.clone() } else { Buffer::new() };
+        Buffers { views: vec![for_views, self.decoded.into()].into(), input: self.input, input_used: used }
     }
 }
 
 /// The finished text buffers of a batch, in the order the views' indices name them.
-pub struct Buffers(Buffer<Buffer<u8>>);
+pub struct Buffers {
+    views: Buffer<Buffer<u8>>,
+    input: Buffer<u8>,
+    input_used: bool,
+}
 
 impl Buffers {
+    /// The input, which damaged records' `raw` bytes lie in.
     pub fn input(&self) -> &Buffer<u8> {
-        &self.0[0]
+        &self.input
+    }
+
+    /// Whether a value's view points into the input: if not, `raw` bytes are best copied out, so
+    /// that the input can go.
+    pub fn input_used(&self) -> bool {
+        self.input_used
     }
 }
 
@@ -209,7 +227,7 @@ impl StrColumn {
 
     fn finish_with(self, buffers: &Buffers, compact: bool, validity: Option<Bitmap>) -> Box<dyn Array> {
         // Only columns with values longer than 12 bytes need the data buffers.
-        let buffers: Buffer<Buffer<u8>> = if self.in_buffer { buffers.0.clone() } else { Buffer::new() };
+        let buffers: Buffer<Buffer<u8>> = if self.in_buffer { buffers.views.clone() } else { Buffer::new() };
         let total_buffer_len = buffers.iter().map(Buffer::len).sum();
         if cfg!(debug_assertions) {
             // Debug builds (and so the unit tests) check every view the way the safe constructor does.

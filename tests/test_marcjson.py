@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import gzip
 import re
-import shutil
-import subprocess
 
 import pymarc
 import pytest
@@ -125,14 +123,3 @@ def test_a_dump_cut_short_is_truncated():
     cut = data[: len(data) // 2]
     with pytest.raises(exceptions.TruncatedRecord, match=r"<bytes #0>: record \d+ at byte offset \d+"):
         mp.read_marc(cut)
-
-
-def test_booksall_as_yaz_writes_json_reads_as_its_iso2709_form(booksall, tmp_path):
-    """All 250,000 records through yaz-marcdump's MARC-in-JSON (objects one after another, pretty
-    printed): JSON holds every character, so the frames are equal."""
-    if shutil.which("yaz-marcdump") is None:
-        pytest.skip("yaz-marcdump is not installed")
-    out = tmp_path / "booksall.json"
-    with out.open("wb") as stream:
-        subprocess.run(["yaz-marcdump", "-i", "marc", "-o", "json", str(booksall)], stdout=stream, check=True)
-    assert mp.read_marc(out).equals(mp.read_marc(booksall))
