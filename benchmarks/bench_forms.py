@@ -90,12 +90,15 @@ def iterate(form: Callable[[str], str]) -> Callable[[str], int]:
     return run
 
 
-def convert_xml(path: str) -> int:
-    from marc_polars.cli import main
+def convert(form: Callable[[str], str]) -> Callable[[str], int]:
+    def run(path: str) -> int:
+        from marc_polars.cli import main
 
-    with tempfile.TemporaryDirectory() as folder:
-        main(["convert", xml_form(path), "-o", os.path.join(folder, "out.parquet"), "--no-progress"])
-    return 0
+        with tempfile.TemporaryDirectory() as folder:
+            main(["convert", form(path), "-o", os.path.join(folder, "out.parquet"), "--no-progress"])
+        return 0
+
+    return run
 
 
 def write(extension: str) -> Callable[[str], int]:
@@ -121,7 +124,8 @@ CASES: dict[str, harness.Case] = {
     "yaz_marcdump_marcxml": ({}, yaz_xml),
     "iter_batches_marcxml": ({}, iterate(xml_form)),
     "iter_batches_json": ({}, iterate(json_form)),
-    "convert_marcxml_to_parquet": ({}, convert_xml),
+    "convert_marcxml_to_parquet": ({}, convert(xml_form)),
+    "convert_json_to_parquet": ({}, convert(json_form)),
     "write_marc_marcxml": ({}, write(".xml")),
     "write_marc_json": ({}, write(".json")),
 }

@@ -110,9 +110,10 @@ NOT_ISO2709 = [
     (DATA / "forms" / "natlibfi__oai-marcxml_2RecordsFrom.xml", "XML without a MARCXML record in its first 64 KiB"),
     (DATA / "forms" / "traject__sample-oai-pmh.xml", "XML without a MARCXML record in its first 64 KiB"),
     (DATA / "forms" / "pulibrary__991227840000541_holdings.xml", "XML without a MARCXML record in its first 64 KiB"),
-    (DATA / "forms" / "traject__test_data.utf8.json", r"JSON \(MARC-in-JSON, perhaps\)"),
-    (DATA / "forms" / "yaz__marc7.json", r"JSON \(MARC-in-JSON, perhaps\)"),
-    (DATA / "forms" / "marc4j__marc-in-json.json", r"JSON \(MARC-in-JSON, perhaps\)"),
+    (
+        DATA / "forms" / "marc4j__marc-json.json",
+        'JSON without a MARC-in-JSON record\'s "leader" or "fields" in its first bytes',
+    ),
 ]
 
 
