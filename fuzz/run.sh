@@ -17,7 +17,7 @@ fi
 for target in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$target"
     case $target in
-        framing|record|repair) cp -n tests/data/*.mrc tests/data/broken/* "fuzz/corpus/$target/" 2>/dev/null || true ;;
+        framing|record|repair) cp -n tests/data/*.mrc tests/data/broken/* tests/data/forms/* "fuzz/corpus/$target/" 2>/dev/null || true ;;
         marc8) for f in tests/data/marc8/*; do head -c 4096 "$f" > "fuzz/corpus/$target/$(basename "$f")"; done ;;
         marcspec) printf '245$a' > "fuzz/corpus/$target/seed1"; printf '6..[0]$a{$2=\\lcsh}' > "fuzz/corpus/$target/seed2" ;;
     esac
