@@ -29,7 +29,8 @@ fuzz_target!(|input: &[u8]| {
                     assert_eq!(framing, Framing::Strict, "only strict framing fails");
                     break;
                 };
-                assert_eq!(chunk.offset, taken, "chunks follow one another");
+                // A chunk of nothing but what lies between records is not handed out.
+                assert!(if iso2709 { chunk.offset == taken } else { chunk.offset >= taken }, "chunks overlap");
                 taken = chunk.offset + chunk.buffer.len() as u64;
                 let mut units: Vec<(usize, usize)> = chunk.records.iter().map(|r| (r.start, r.end)).collect();
                 units.extend(chunk.padding.iter().map(|p| (p.start, p.end)));
@@ -43,11 +44,8 @@ fuzz_target!(|input: &[u8]| {
                     covered = chunk.offset + end as u64;
                 }
             }
-            if framing == Framing::Resync {
-                assert_eq!(taken, bytes.len() as u64, "every byte is taken");
-                if iso2709 {
-                    assert_eq!(covered, bytes.len() as u64, "every byte is framed");
-                }
+            if framing == Framing::Resync && iso2709 {
+                assert_eq!(covered, bytes.len() as u64, "every byte is framed");
             }
         }
     }
