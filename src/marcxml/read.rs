@@ -120,32 +120,18 @@ impl Parser<'_> {
         self.spans.clear();
         let mut reader = Reader::from_reader(xml);
         let mut leader: Option<Range<usize>> = None;
-        let record: BytesStart;
         loop {
             let position = reader.buffer_position();
             match reader.read_event().map_err(|e| malformed(reader.error_position(), e))? {
-                Event::Start(start) => {
-                    record = start;
-                    break;
-                }
+                Event::Start(_) => break,
                 Event::Empty(_) => return Err(structure(position, "the record is empty: it has no leader".into())),
                 _ => {}
             }
         }
         loop {
             let position = reader.buffer_position();
-            let event = reader.read_event().map_err(|e| malformed(reader.error_position(), e))?;
-            let (start, empty) = match event {
-                Event::Start(start) => (start, false),
-                Event::Empty(start) => (start, true),
-                Event::End(end) if end.name() == record.name() => break,
-                Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => continue,
-                Event::Comment(_) | Event::PI(_) => continue,
-                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
-                    return Err(structure(position, "text between the fields of a record".into()))
-                }
-                Event::Eof => return Err(malformed(position, "the record ends before its end tag")),
-                other => return Err(malformed(position, format!("unexpected {other:?}"))),
+            let Some((start, empty)) = next_child(&mut reader, || "text between the fields of a record".into())? else {
+                break;
             };
             match local_name(start.name().as_ref()) {
                 b"leader" => {
@@ -302,16 +288,8 @@ impl Parser<'_> {
         }
         loop {
             let position = reader.buffer_position();
-            let event = reader.read_event().map_err(|e| malformed(reader.error_position(), e))?;
-            let (start, empty) = match event {
-                Event::Start(start) => (start, false),
-                Event::Empty(start) => (start, true),
-                Event::End(_) => break,
-                Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => continue,
-                Event::Comment(_) | Event::PI(_) => continue,
-                Event::Eof => return Err(malformed(position, "the record ends inside a field")),
-                _ => return Err(structure(position, format!("text outside the subfields of field {}", tag_text(&tag)))),
-            };
+            let outside = || format!("text outside the subfields of field {}", tag_text(&tag));
+            let Some((start, empty)) = next_child(reader, outside)? else { break };
             if local_name(start.name().as_ref()) != b"subfield" {
                 let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
                 return Err(structure(position, format!("<{name}> in field {} is not a <subfield>", tag_text(&tag))));
@@ -388,6 +366,26 @@ impl Parser<'_> {
         }
         self.out.extend_from_slice(text.as_bytes());
         Ok(())
+    }
+}
+
+/// The next child element of the element being read: its start tag and whether it is empty, or
+/// `None` at the element's end tag (quick-xml checks that it closes that element). White space,
+/// comments and processing instructions between children are passed over; other text is damage,
+/// which `text` describes.
+fn next_child<'a>(reader: &mut Reader<&'a [u8]>, text: impl Fn() -> String) -> Result<Option<(BytesStart<'a>, bool)>, Damage> {
+    loop {
+        let position = reader.buffer_position();
+        return match reader.read_event().map_err(|e| malformed(reader.error_position(), e))? {
+            Event::Start(start) => Ok(Some((start, false))),
+            Event::Empty(start) => Ok(Some((start, true))),
+            Event::End(_) => Ok(None),
+            Event::Text(blank) if blank.iter().all(u8::is_ascii_whitespace) => continue,
+            Event::Comment(_) | Event::PI(_) => continue,
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => Err(structure(position, text())),
+            Event::Eof => Err(malformed(position, "the record ends before its end tag")),
+            other => Err(malformed(position, format!("unexpected {other:?}"))),
+        };
     }
 }
 
