@@ -44,8 +44,8 @@ def write_marc(frame: pl.DataFrame | pl.LazyFrame, dest: Destination, format: Wr
     cannot hold: control characters other than tab, line feed and carriage return (a stray
     subfield delimiter at the end of a control field, say) are left out of MARCXML (in a leader,
     tag, indicator or subfield code, whose characters are positions, replaced by the fill
-    character ``|``), with a
-    :class:`~marc_polars.exceptions.CharactersLeftOutWarning` counting them.
+    character ``|``), with a :class:`~marc_polars.exceptions.CharactersLeftOutWarning` counting
+    them.
 
     ``dest`` is a path or a binary file object (its ``.write`` is called with blocks of about
     4 MiB). A path is written whole or not at all: to a temporary file beside it, renamed over it
