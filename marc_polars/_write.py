@@ -57,7 +57,7 @@ def write_marc(frame: pl.DataFrame | pl.LazyFrame, dest: Destination, format: Wr
     Raises
     ------
     ValueError
-        before anything is written, if a column is missing or of the wrong type, or a record cannot
+        leaving the destination as it was, if a column is missing or of the wrong type, or a record cannot
         be written: a leader that is not 24 ASCII characters, a tag that is not 3 ASCII characters,
         an indicator that is not one character, a null where a value must be, or (in ISO 2709) a
         field longer than 9,999 bytes or a record longer than 99,999. The message names the row.
@@ -65,8 +65,11 @@ def write_marc(frame: pl.DataFrame | pl.LazyFrame, dest: Destination, format: Wr
     if isinstance(frame, pl.LazyFrame):
         frame = frame.collect()
     lossless = _lossless(frame.schema)
-    # Only the lossless columns cross to the writer: other columns may be of any type.
-    return write_frames([frame.select(*lossless)], dest, *output_of(dest, format), check=True)
+    # Only the lossless columns cross to the writer: other columns may be of any type. A path is
+    # written to a temporary file that replaces it only once whole, so a record that cannot be
+    # written leaves it as it was; a file object's stream cannot be taken back: it is checked first.
+    check = not isinstance(dest, (str, os.PathLike))
+    return write_frames([frame.select(*lossless)], dest, *output_of(dest, format), check=check)
 
 
 def _lossless(schema: pl.Schema) -> pl.Schema:
