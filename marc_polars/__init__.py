@@ -16,6 +16,7 @@ from marc_polars import exceptions
 from marc_polars._namespace import MarcExpr
 from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, BatchReader, iter_batches, read_marc, scan_marc
 from marc_polars._report import ReadReport, Repair
+from marc_polars._splits import Split, plan_splits, read_split
 from marc_polars._threads import max_threads, set_max_threads
 from marc_polars._write import write_marc
 from marc_polars.exceptions import MarcError
@@ -48,11 +49,14 @@ __all__ = [
     "MarcExpr",
     "ReadReport",
     "Repair",
+    "Split",
     "__version__",
     "exceptions",
     "iter_batches",
     "max_threads",
+    "plan_splits",
     "read_marc",
+    "read_split",
     "scan_marc",
     "set_max_threads",
     "write_marc",

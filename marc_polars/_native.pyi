@@ -15,6 +15,7 @@ class Projection(TypedDict):
     #: (output name, MARCspec) of each MARCspec column.
     specs: list[tuple[str, str]]
     source_column: str | None
+    offset_column: str | None
     encoding_column: str | None
     repairs_column: str | None
     encoding: str
@@ -51,6 +52,7 @@ def iter_batches(
     map_files: bool = False,
     compression: str | None = "infer",
     format: str = "auto",
+    split: tuple[int, int] | None = None,
 ) -> BatchIterator: ...
 def read_frame(batches: BatchIterator) -> pl.DataFrame: ...
 def schema(columns: Projection) -> pl.Schema: ...
@@ -123,3 +125,4 @@ def set_max_threads(threads: int) -> None: ...
 PREFIX_LEN: int
 
 def compression_of(prefix: bytes) -> str | None: ...
+def splittable(path: str, compression: str | None = "infer", format: str = "auto") -> int | None: ...

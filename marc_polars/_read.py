@@ -14,7 +14,7 @@ from polars.io.plugins import register_io_source
 from marc_polars import _native
 from marc_polars._progress import shown
 from marc_polars._report import ReadReport
-from marc_polars._sources import Source, expand, is_stream, seekable
+from marc_polars._sources import NativeSource, Source, expand, is_stream, seekable
 
 Columns = str | Sequence[str] | Mapping[str, str] | None
 
@@ -76,6 +76,7 @@ class _Columns:
     encoding_column: str | None
     repairs_column: str | None
     reading: _Reading
+    offset_column: str | None = None
 
     @staticmethod
     def of(
@@ -86,6 +87,7 @@ class _Columns:
         nfc: bool = False,
         on_error: OnError = "raise",
         include_repairs: str | None = None,
+        include_byte_offsets: str | None = None,
     ) -> _Columns:
         if include_repairs and on_error != "repair":
             raise ValueError(f'include_repairs lists the repairs of on_error="repair", not of {on_error!r}')
@@ -99,6 +101,7 @@ class _Columns:
             *(ERROR_COLUMNS if on_error in ("collect", "repair") else ()),
             *([include_repairs] if include_repairs else []),
             *([include_file_paths] if include_file_paths else []),
+            *([include_byte_offsets] if include_byte_offsets else []),
         ]
         made_from: dict[str, str] = {}
         for name, what in pairs:
@@ -112,7 +115,7 @@ class _Columns:
                 raise ValueError(f"column name {name!r} is used twice: by a MARCspec and by the lossless column")
         reading: _Reading = {"encoding": encoding, "nfc": nfc, "on_error": on_error}
         # The specs, the encoding and on_error are checked by the native reader, when it is given them.
-        return _Columns(made_from, include_file_paths, include_encoding, include_repairs, reading)
+        return _Columns(made_from, include_file_paths, include_encoding, include_repairs, reading, include_byte_offsets)
 
     def _native_name(self, name: str) -> str:
         """The name of the native column that becomes `name`: lossless columns keep theirs."""
@@ -126,6 +129,7 @@ class _Columns:
             *(ERROR_COLUMNS if self.reading["on_error"] in ("collect", "repair") else ()),
             *([self.repairs_column] if self.repairs_column else []),
             *([self.source_column] if self.source_column else []),
+            *([self.offset_column] if self.offset_column else []),
         ]
 
     def native(self, names: Sequence[str]) -> _native.Projection:
@@ -138,6 +142,7 @@ class _Columns:
             "fields": "fields" in made_from,
             "specs": specs,
             "source_column": self.source_column if self.source_column in names else None,
+            "offset_column": self.offset_column if self.offset_column in names else None,
             "encoding_column": self.encoding_column if self.encoding_column in names else None,
             "repairs_column": self.repairs_column if self.repairs_column in names else None,
             **self.reading,
@@ -177,6 +182,7 @@ def read_marc(
     row_index_offset: int = 0,
     glob: bool = True,
     include_file_paths: str | None = None,
+    include_byte_offsets: str | None = None,
     encoding: str = "auto",
     nfc: bool = False,
     include_encoding: str | None = None,
@@ -208,7 +214,11 @@ def read_marc(
     glob
         Expand glob patterns (``"dumps/*.mrc"``) in paths.
     include_file_paths
-        Add a last column of that name holding each record's source (its path, for files).
+        Add a column of that name holding each record's source (its path, for files).
+    include_byte_offsets
+        Add a last column of that name (``UInt64``) holding the byte offset where each record
+        starts in its source (decompressed, for a compressed file): with ``include_file_paths``,
+        a key that names each record and orders records across reads.
     encoding
         ``"auto"``: as leader/09 says, UTF-8 (``a``) or MARC-8 (blank), except that a record
         labelled MARC-8 whose bytes are valid UTF-8 without escape sequences is read as UTF-8 (a
@@ -289,17 +299,35 @@ def read_marc(
         for an invalid MARCspec, naming it and the position of the error.
     """
     _check(n_rows)
-    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
-    names = plan.names()
+    plan = _Columns.of(
+        columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs, include_byte_offsets
+    )
     sources = expand(source, glob)
+    df = read_frame(
+        sources, plan, report, progress, n_rows, map_files=memory_map, compression=compression, format=format
+    )
+    if row_index_name is not None:
+        df = df.with_row_index(row_index_name, offset=row_index_offset)
+    return df
+
+
+def read_frame(
+    sources: list[NativeSource],
+    plan: _Columns,
+    report: ReadReport | None,
+    progress: bool = False,
+    n_rows: int | None = None,
+    **options: object,
+) -> pl.DataFrame:
+    """The frame of `plan`'s columns read from `sources` with the native reader's `options`;
+    `report` filled with what was left out, and a progress line shown if asked."""
+    names = plan.names()
     batches = _native.iter_batches(
         sources,
         plan.native(names),
-        map_files=memory_map,
         n_rows=n_rows,
         chunk_size=READ_MARC_CHUNK_SIZE,
-        compression=compression,
-        format=format,
+        **options,  # type: ignore[arg-type]
     )
     try:
         with shown(progress, batches, sources, n_rows):
@@ -308,8 +336,6 @@ def read_marc(
         if report is not None:
             report._start()
             report._update(batches)
-    if row_index_name is not None:
-        df = df.with_row_index(row_index_name, offset=row_index_offset)
     return df
 
 
@@ -323,6 +349,7 @@ def iter_batches(
     row_index_offset: int = 0,
     glob: bool = True,
     include_file_paths: str | None = None,
+    include_byte_offsets: str | None = None,
     encoding: str = "auto",
     nfc: bool = False,
     include_encoding: str | None = None,
@@ -343,7 +370,9 @@ def iter_batches(
     kept up to date as batches are handed out.
     """
     _check(n_rows, batch_size)
-    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
+    plan = _Columns.of(
+        columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs, include_byte_offsets
+    )
     names = plan.names()
     options = plan.native(names)
     sources = expand(source, glob)
@@ -451,6 +480,7 @@ def scan_marc(
     row_index_offset: int = 0,
     glob: bool = True,
     include_file_paths: str | None = None,
+    include_byte_offsets: str | None = None,
     encoding: str = "auto",
     nfc: bool = False,
     include_encoding: str | None = None,
@@ -473,7 +503,9 @@ def scan_marc(
     once only.
     """
     _check(n_rows, batch_size)
-    plan = _Columns.of(columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs)
+    plan = _Columns.of(
+        columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs, include_byte_offsets
+    )
     sources = expand(source, glob)
     schema = plan.schema(row_index_name)
     # Each seekable stream, by its place in `sources`, and where it stood when the scan was made.

@@ -217,9 +217,10 @@ def convert(args: argparse.Namespace) -> int:
     report = ReadReport()
     start = time.perf_counter()
     if fmt in RECORDS:
-        if columns is not None or args.include_file_paths:
+        if columns is not None or args.include_file_paths or args.include_byte_offsets:
             raise ValueError(
-                f"{fmt} is written from the lossless columns: leave out --columns, --preset and --include-file-paths"
+                f"{fmt} is written from the lossless columns: leave out --columns, --preset, --include-file-paths"
+                " and --include-byte-offsets"
             )
         batches = iter_batches(
             files, glob=False, on_error=args.on_error, report=report, progress=args.progress, **input_options(args)
@@ -234,6 +235,7 @@ def convert(args: argparse.Namespace) -> int:
         on_error=args.on_error,
         report=report,
         include_file_paths=args.include_file_paths,
+        include_byte_offsets=args.include_byte_offsets,
         progress=args.progress,
         **input_options(args),
     )
@@ -424,6 +426,9 @@ def parser_for_commands() -> argparse.ArgumentParser:
     add_on_error(p)
     add_input(p)
     p.add_argument("--include-file-paths", metavar="NAME", help="add a column of this name holding each record's file")
+    p.add_argument(
+        "--include-byte-offsets", metavar="NAME", help="add a column of this name holding each record's byte offset"
+    )
     p.set_defaults(run=convert)
     p = add_command(commands, "stats")
     add_files(p)

@@ -62,7 +62,7 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
             .collect();
     }
     let mapped = chunk.mapped;
-    let mut builder = BatchBuilder::new(chunk.form, chunk.buffer, projection.clone());
+    let mut builder = BatchBuilder::new(chunk.form, chunk.buffer, chunk.offset, projection.clone());
     builder.reserve_for(&chunk.records);
     let source: Arc<str> = source_name.into();
     for (i, record) in chunk.records.into_iter().enumerate() {
@@ -109,7 +109,7 @@ pub fn decode_chunk(chunk: Chunk, projection: &Arc<Projection>, source_name: &st
 
 /// An empty frame with the schema `projection` selects.
 pub fn empty_frame(projection: &Arc<Projection>) -> DataFrame {
-    BatchBuilder::new(crate::iso2709::form(), Buffer::new(), projection.clone()).finish("")
+    BatchBuilder::new(crate::iso2709::form(), Buffer::new(), 0, projection.clone()).finish("")
 }
 
 /// DataFrame batches of the sources' records, in input order.

@@ -32,6 +32,8 @@ pub struct Projection {
     /// Output name and spec of each derived column, in output order.
     pub specs: Vec<(PlSmallStr, Spec)>,
     pub source_column: Option<PlSmallStr>,
+    /// The name of a column holding each record's byte offset in its (decompressed) source.
+    pub offset_column: Option<PlSmallStr>,
     /// How records' text is read.
     pub reading: Reading,
     /// The name of a column saying which encoding each record was read in, if one is wanted.
@@ -100,6 +102,9 @@ pub fn schema(projection: &Projection) -> Schema {
     if let Some(name) = &projection.source_column {
         schema.insert(name.clone(), DataType::String);
     }
+    if let Some(name) = &projection.offset_column {
+        schema.insert(name.clone(), DataType::UInt64);
+    }
     schema
 }
 
@@ -124,6 +129,8 @@ struct Columns {
     /// The codes of each record's repairs.
     repairs: ListColumn,
     repair_codes: StrColumn,
+    /// Each record's byte offset in its source.
+    offsets: Vec<u64>,
 }
 
 /// The column of one MARCspec: at most one value per record, or a list.
@@ -183,6 +190,8 @@ pub struct BatchBuilder {
     text: TextBuffers,
     projection: Arc<Projection>,
     rows: usize,
+    /// The byte offset of the buffer's start in its source.
+    offset: u64,
     columns: Columns,
     spec_columns: Vec<SpecColumn>,
     /// Room for the fields of the record being added, reused from record to record.
@@ -190,13 +199,15 @@ pub struct BatchBuilder {
 }
 
 impl BatchBuilder {
-    pub fn new(form: Arc<dyn Form>, buffer: Buffer<u8>, projection: Arc<Projection>) -> Self {
+    /// A batch of the records of `buffer`, which lies at byte `offset` of its source.
+    pub fn new(form: Arc<dyn Form>, buffer: Buffer<u8>, offset: u64, projection: Arc<Projection>) -> Self {
         let spec_columns = projection.specs.iter().map(|(_, spec)| SpecColumn::new(spec)).collect();
         BatchBuilder {
             form,
             text: TextBuffers::new(buffer),
             projection,
             rows: 0,
+            offset,
             columns: Columns::default(),
             spec_columns,
             scratch: Scratch::default(),
@@ -240,6 +251,7 @@ impl BatchBuilder {
     pub fn push_record(&mut self, start: usize, end: usize) -> Result<(), Damage> {
         let codec = self.read_with(|form, to| form.read(start..end, to))?;
         self.push_row_notes(codec);
+        self.push_offset(start);
         Ok(())
     }
 
@@ -292,6 +304,14 @@ impl BatchBuilder {
             c.repairs.push(c.repair_codes.len(), true);
         }
         self.rows += 1;
+        self.push_offset(start);
+    }
+
+    /// Ends a row with the offset of its record, which starts at `start` of the buffer.
+    fn push_offset(&mut self, start: usize) {
+        if self.projection.offset_column.is_some() {
+            self.columns.offsets.push(self.offset + start as u64);
+        }
     }
 
     /// Ends a sound record's row: its encoding, under `on_error="collect"` (or `"repair"`) null
@@ -364,6 +384,9 @@ impl BatchBuilder {
             let value = Scalar::new(DataType::String, AnyValue::StringOwned(source_name.into()));
             columns.push(Column::new_scalar(name.clone(), value, self.rows));
         }
+        if let Some(name) = &self.projection.offset_column {
+            columns.push(Column::new(name.clone(), c.offsets));
+        }
         DataFrame::new(self.rows, columns).expect("columns of equal length")
     }
 }
@@ -428,7 +451,7 @@ mod tests {
 
     fn frame_of(records: &[Vec<u8>], projection: Arc<Projection>) -> Result<DataFrame, Damage> {
         let bytes: Vec<u8> = records.concat();
-        let mut builder = BatchBuilder::new(crate::iso2709::form(), bytes.into(), projection);
+        let mut builder = BatchBuilder::new(crate::iso2709::form(), bytes.into(), 0, projection);
         let mut at = 0;
         for record in records {
             builder.push_record(at, at + record.len())?;

@@ -17,6 +17,7 @@
 //! joins the reader thread. A panic while framing or decoding becomes an error.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -28,6 +29,7 @@ use crate::detect::{opened, Format};
 use crate::error::{MarcError, ReadError};
 use crate::form::Framing;
 use crate::source::{Chunk, Chunker, Source, Whole};
+use crate::split;
 
 pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
 
@@ -48,6 +50,9 @@ pub struct ReadOptions {
     pub framing: Framing,
     /// Whether sources are decompressed, and how ([`crate::compression`]).
     pub compression: Compression,
+    /// Read only the split of each source that covers these bytes ([`crate::split`]): a source
+    /// that cannot be split is read whole by the split that starts at 0, and by no other.
+    pub split: Option<Range<u64>>,
 }
 
 impl Default for ReadOptions {
@@ -61,6 +66,7 @@ impl Default for ReadOptions {
             map_files: false,
             framing: Framing::Resync,
             compression: Compression::Infer,
+            split: None,
         }
     }
 }
@@ -194,11 +200,20 @@ impl<D: Decoder> Reader<D> {
             let source = if spans {
                 match Whole::of(form.clone(), source, self.options.map_files) {
                     Ok(Ok(whole)) => {
-                        if !self.spans(&mut seq, index, Arc::new(whole)) {
+                        let range = match &self.options.split {
+                            Some(range) => match split::bounds(&whole, range.clone(), split::ANCHOR_INTERVAL) {
+                                Ok(bounds) => bounds,
+                                Err(error) => return self.send(seq, Err(error)),
+                            },
+                            None => 0..whole.len(),
+                        };
+                        if !self.spans(&mut seq, index, Arc::new(whole), range) {
                             return;
                         }
                         continue;
                     }
+                    // Read whole by the split that starts at 0.
+                    Ok(Err(_)) if self.options.split.as_ref().is_some_and(|range| range.start > 0) => continue,
                     Ok(Err(stream)) => stream,
                     Err(error) => return self.send(seq, Err(error)),
                 }
@@ -236,14 +251,15 @@ impl<D: Decoder> Reader<D> {
         }
     }
 
-    /// Hands `whole` to the pool in spans of about the chunk size; false once reading is to stop.
-    fn spans(&self, seq: &mut u64, source: usize, whole: Arc<Whole>) -> bool {
+    /// Hands the bytes `range` of `whole`, which starts at a record start, to the pool in spans of
+    /// about the chunk size; false once reading is to stop.
+    fn spans(&self, seq: &mut u64, source: usize, whole: Arc<Whole>, range: Range<usize>) -> bool {
         let name: Arc<str> = whole.name.as_str().into();
         // How far past a span's nominal end its successor's start is looked for. Past it, the
         // successor is framed in input order by whoever takes it (see `Ordered::check`).
         let search = self.options.chunk_size.max(64 << 10);
-        let (mut start, mut guessed) = (0, true);
-        while start < whole.len() {
+        let (mut start, mut guessed) = (range.start, true);
+        while start < range.end {
             if !self.permit() {
                 return false;
             }
@@ -254,6 +270,7 @@ impl<D: Decoder> Reader<D> {
                     return false;
                 }
             };
+            let target = target.min(range.end);
             self.decode(*seq, Work::Span(Span { whole: whole.clone(), source, start, target, guessed }), name.clone());
             *seq += 1;
             (start, guessed) = (target, found);
@@ -385,8 +402,8 @@ impl<T: Send + 'static> Ordered<T> {
         let Placement { span, end, records } = placement;
         let checked = match &mut self.checked {
             Some(checked) if checked.source == span.source => checked,
-            // A source's first span starts at its start, which is no guess.
-            other => other.insert(Checked { source: span.source, offset: 0, records: 0 }),
+            // A source's first span starts where its reading starts, which is no guess.
+            other => other.insert(Checked { source: span.source, offset: span.start, records: 0 }),
         };
         if let (Some(end), true) = (end, span.start == checked.offset) {
             let first_record = checked.records;

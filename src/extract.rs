@@ -247,7 +247,7 @@ mod tests {
         let specs = texts.iter().map(|t| (PlSmallStr::from_str(t), Spec::parse(t).unwrap())).collect();
         let projection = Arc::new(Projection { leader: true, fields: true, specs, ..Default::default() });
         let bytes: Vec<u8> = records.concat();
-        let mut builder = BatchBuilder::new(crate::iso2709::form(), bytes.into(), projection);
+        let mut builder = BatchBuilder::new(crate::iso2709::form(), bytes.into(), 0, projection);
         builder.push_record(0, records[0].len()).unwrap();
         builder.push_record(records[0].len(), records[0].len() + records[1].len()).unwrap();
         let df = builder.finish("");

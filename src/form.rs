@@ -116,6 +116,12 @@ pub trait Form: Debug + Send + Sync {
     /// the input.
     fn likely_record_start(&self, buf: &[u8], from: usize, limit: usize, at_end: bool) -> Guess;
 
+    /// Whether a source that starts with `prefix` may be read in byte ranges, each framed from a
+    /// record start guessed in it ([`crate::split`]).
+    fn splits(&self, _prefix: &[u8]) -> bool {
+        true
+    }
+
     /// About how many fields and subfields `records` of `input` hold, to reserve room for.
     fn capacity(&self, input: &[u8], records: &[Framed]) -> (usize, usize);
 

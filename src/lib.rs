@@ -12,6 +12,7 @@
 //! - [`executor`] runs sources and decoding in parallel and hands results out in input order;
 //!   [`batches`] makes them DataFrame batches, tallying what was left out in a [`report`] of
 //!   [`error`]s; [`records`] makes them records for the pymarc-compatible reader.
+//! - [`split`] finds where byte ranges of a source begin, for readers that share a dump.
 //! - [`extract`] evaluates specs on frames already loaded; [`writer`] writes frames back to ISO
 //!   2709.
 //!
@@ -36,6 +37,7 @@ pub mod records;
 pub mod report;
 pub mod source;
 pub mod spec;
+pub mod split;
 pub mod views;
 pub mod writer;
 

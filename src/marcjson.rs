@@ -59,6 +59,13 @@ impl Form for MarcJson {
         likely_record_start(buf, from, limit, at_end)
     }
 
+    /// Records one after another (a line each, or not) split; the records of an array do not: a
+    /// split's reader could not tell the array's commas and brackets from damage.
+    fn splits(&self, prefix: &[u8]) -> bool {
+        let text = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
+        text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[')
+    }
+
     /// Every field and every subfield is an object, and so is every data field's value: the
     /// objects of a batch are about three of them for two fields or subfields.
     fn capacity(&self, input: &[u8], records: &[Framed]) -> (usize, usize) {

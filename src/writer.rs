@@ -392,7 +392,7 @@ mod tests {
 
     fn frame_of(records: &[Vec<u8>]) -> DataFrame {
         let bytes: Vec<u8> = records.concat();
-        let mut builder = BatchBuilder::new(crate::iso2709::form(), bytes.into(), Arc::new(Projection::lossless()));
+        let mut builder = BatchBuilder::new(crate::iso2709::form(), bytes.into(), 0, Arc::new(Projection::lossless()));
         let mut at = 0;
         for record in records {
             builder.push_record(at, at + record.len()).unwrap();

@@ -15,7 +15,7 @@ from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 #: Notebooks that read the 250,000-record BooksAll file (fetched and cached on first use).
-BOOKSALL = {"02_lazy_large_dump.ipynb"}
+BOOKSALL = {"02_lazy_large_dump.ipynb", "04_scale_out.ipynb"}
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 #: Each notebook, marked slow when it reads BooksAll.
 RUNS = [pytest.param(path, id=path.stem, marks=[pytest.mark.slow] if path.name in BOOKSALL else []) for path in PATHS]
@@ -42,7 +42,12 @@ def images(cell: nbformat.NotebookNode) -> int:
 
 
 def test_there_are_notebooks():
-    assert [p.name for p in PATHS] == ["01_quickstart.ipynb", "02_lazy_large_dump.ipynb", "03_from_pymarc.ipynb"]
+    assert [p.name for p in PATHS] == [
+        "01_quickstart.ipynb",
+        "02_lazy_large_dump.ipynb",
+        "03_from_pymarc.ipynb",
+        "04_scale_out.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])

@@ -135,6 +135,7 @@ pub(super) struct ProjectionArgs {
     fields: bool,
     specs: Vec<(String, String)>,
     source_column: Option<String>,
+    offset_column: Option<String>,
     encoding_column: Option<String>,
     encoding: String,
     nfc: bool,
@@ -169,6 +170,7 @@ impl ProjectionArgs {
             fields: self.fields,
             specs,
             source_column: self.source_column.map(Into::into),
+            offset_column: self.offset_column.map(Into::into),
             encoding_column: self.encoding_column.map(Into::into),
             reading: Reading { encoding, nfc: self.nfc },
             on_error,
@@ -181,7 +183,7 @@ impl ProjectionArgs {
 /// a dict of `ProjectionArgs` (default: the lossless columns). `map_files`: map files rather than read them in blocks (see
 /// `ReadOptions`). `compression`: "infer", `None` or a codec's name (see `to_compression`); `format`: "auto" or a form's name.
 #[pyfunction]
-#[pyo3(signature = (sources, columns = None, *, n_rows = None, threads = 0, chunk_size = executor::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false, compression = Some("infer"), format = "auto"))]
+#[pyo3(signature = (sources, columns = None, *, n_rows = None, threads = 0, chunk_size = executor::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false, compression = Some("infer"), format = "auto", split = None))]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn iter_batches(
     py: Python<'_>,
@@ -194,12 +196,18 @@ pub(super) fn iter_batches(
     map_files: bool,
     compression: Option<&str>,
     format: &str,
+    split: Option<(u64, u64)>,
 ) -> PyResult<PyBatches> {
+    if split.is_some() && n_rows.is_some() {
+        return Err(PyValueError::new_err("a split is read whole: n_rows does not apply"));
+    }
     let projection = Arc::new(columns.map_or_else(|| Ok(Projection::lossless()), ProjectionArgs::projection)?);
     let sources = to_sources(&sources)?;
     let compression = to_compression(compression)?;
     let format = to_format(format)?;
-    let options = ReadOptions { n_rows, threads, chunk_size, batch_size, map_files, compression, format, ..Default::default() };
+    let split = split.map(|(start, end)| start..end);
+    let options =
+        ReadOptions { n_rows, threads, chunk_size, batch_size, map_files, compression, format, split, ..Default::default() };
     let batches = py.detach(|| batches::batches(sources, &options, &projection)).map_err(|e| to_pyerr(py, e))?;
     let report = batches.report();
     Ok(PyBatches { batches: Mutex::new(Some(batches)), projection, report })

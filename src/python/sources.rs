@@ -157,3 +157,12 @@ pub(super) fn to_format(name: &str) -> PyResult<Format> {
 pub(super) fn compression_of(prefix: &[u8]) -> Option<&'static str> {
     Codec::sniff(prefix).map(Codec::name)
 }
+
+/// The length of the file at `path` if it can be read in byte ranges, else `None`: a compressed
+/// file, or one whose form does not split, is read as one range (see `split::splittable`).
+#[pyfunction]
+#[pyo3(signature = (path, compression = Some("infer"), format = "auto"))]
+pub(super) fn splittable(py: Python<'_>, path: PathBuf, compression: Option<&str>, format: &str) -> PyResult<Option<u64>> {
+    let (compression, format) = (to_compression(compression)?, to_format(format)?);
+    py.detach(|| crate::split::splittable(Source::Path(path), compression, format)).map_err(|e| super::errors::to_pyerr(py, e))
+}
