@@ -193,13 +193,16 @@ def read_marc(
     memory_map: bool = False,
     compression: Compression = "infer",
     format: Format = "auto",
+    storage_options: dict[str, str] | None = None,
 ) -> pl.DataFrame:
     """Read MARC 21 records (ISO 2709, MARCXML or MARC-in-JSON) into a DataFrame, one row per record.
 
     Parameters
     ----------
     source
-        A path (``str`` or ``os.PathLike``, a glob pattern when ``glob``), ``bytes``/``bytearray``/
+        A path (``str`` or ``os.PathLike``, a glob pattern when ``glob``), the URL of an object in
+        an object store (``s3://``, ``gs://``, ``az://``; a glob pattern when ``glob``, listed by
+        prefix) or on an HTTP server (``http(s)://``), ``bytes``/``bytearray``/
         ``memoryview`` holding the records, a binary file object (read in large blocks; an open
         regular file through its descriptor, from where it stands, and left at its end), or a list
         of these, read one after another.
@@ -282,6 +285,13 @@ def read_marc(
         an XML declaration names (UTF-8 or ISO-8859-1) or as UTF-8, never as leader/09 says:
         ``encoding`` does not apply to it.
 
+    storage_options
+        The settings of the object store remote sources are read from, with the keys Polars'
+        ``scan_parquet`` takes (``aws_endpoint_url``, ``aws_region``, ``aws_access_key_id``,
+        ``google_service_account``, ``azure_storage_account_name``, ``allow_http``...); what they
+        leave out is taken from the environment (``AWS_*``, ``GOOGLE_*``, ``AZURE_*``). Remote
+        objects are read by concurrent range requests, off the GIL, in the memory a file takes.
+
     Returns
     -------
     polars.DataFrame
@@ -302,9 +312,17 @@ def read_marc(
     plan = _Columns.of(
         columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs, include_byte_offsets
     )
-    sources = expand(source, glob)
+    sources = expand(source, glob, storage_options)
     df = read_frame(
-        sources, plan, report, progress, n_rows, map_files=memory_map, compression=compression, format=format
+        sources,
+        plan,
+        report,
+        progress,
+        n_rows,
+        map_files=memory_map,
+        compression=compression,
+        format=format,
+        storage_options=storage_options,
     )
     if row_index_name is not None:
         df = df.with_row_index(row_index_name, offset=row_index_offset)
@@ -360,6 +378,7 @@ def iter_batches(
     memory_map: bool = False,
     compression: Compression = "infer",
     format: Format = "auto",
+    storage_options: dict[str, str] | None = None,
 ) -> BatchReader:
     """Read MARC 21 records as DataFrames of at most ``batch_size`` records each, in input order.
 
@@ -375,7 +394,7 @@ def iter_batches(
     )
     names = plan.names()
     options = plan.native(names)
-    sources = expand(source, glob)
+    sources = expand(source, glob, storage_options)
     native = _native.iter_batches(
         sources,
         options,
@@ -384,6 +403,7 @@ def iter_batches(
         map_files=memory_map,
         compression=compression,
         format=format,
+        storage_options=storage_options,
     )
     display = shown(progress, native, sources, n_rows)
     return BatchReader(native, plan, names, row_index_name, row_index_offset, report, display)
@@ -492,6 +512,7 @@ def scan_marc(
     memory_map: bool = False,
     compression: Compression = "infer",
     format: Format = "auto",
+    storage_options: dict[str, str] | None = None,
 ) -> pl.LazyFrame:
     """Lazily read MARC 21 records: a LazyFrame whose projections, filters and limits reach the decoder.
 
@@ -506,7 +527,7 @@ def scan_marc(
     plan = _Columns.of(
         columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs, include_byte_offsets
     )
-    sources = expand(source, glob)
+    sources = expand(source, glob, storage_options)
     schema = plan.schema(row_index_name)
     # Each seekable stream, by its place in `sources`, and where it stood when the scan was made.
     starts = {i: (s, s.tell()) for i, s in enumerate(sources) if is_stream(s) and seekable(s)}
@@ -535,6 +556,7 @@ def scan_marc(
             map_files=memory_map,
             compression=compression,
             format=format,
+            storage_options=storage_options,
         )
         display = shown(progress, native, sources, rows)
         yield from BatchReader(

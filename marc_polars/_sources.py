@@ -9,6 +9,8 @@ import os
 from collections.abc import Sequence
 from typing import IO, TypeGuard, cast
 
+from marc_polars import _native
+
 #: What the readers take: a path (a glob pattern, where globs are expanded), bytes, or a binary file
 #: object.
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
@@ -42,12 +44,26 @@ def native_source(source: object) -> NativeSource:
     )
 
 
-def expand(source: Source | Sequence[Source], glob: bool) -> list[NativeSource]:
-    """The sources one after another, glob patterns expanded (sorted) when `glob`."""
+#: URL schemes read from object stores and HTTP servers rather than as local paths.
+REMOTE_SCHEMES = ("s3", "s3a", "gs", "gcs", "az", "azure", "abfs", "abfss", "http", "https")
+
+
+def is_url(source: object) -> TypeGuard[str]:
+    """Whether `source` is the URL of a remote object (or a pattern of them)."""
+    return isinstance(source, str) and source.partition("://")[0].lower() in REMOTE_SCHEMES and "://" in source
+
+
+def expand(
+    source: Source | Sequence[Source], glob: bool, storage_options: dict[str, str] | None = None
+) -> list[NativeSource]:
+    """The sources one after another, glob patterns expanded (sorted) when `glob`: local ones on
+    the file system, remote ones by listing their store with `storage_options`."""
     out: list[NativeSource] = []
     for item in source if isinstance(source, (list, tuple)) else [source]:
         native = native_source(item)
-        if glob and isinstance(native, str) and globbing.has_magic(native) and not os.path.exists(native):
+        if glob and is_url(native) and globbing.has_magic(native.partition("://")[2]):
+            out.extend(_native.glob_remote(native, storage_options))
+        elif glob and isinstance(native, str) and globbing.has_magic(native) and not os.path.exists(native):
             matches = sorted(globbing.glob(native, recursive=True))
             if not matches:
                 raise FileNotFoundError(errno.ENOENT, "no file matches the pattern", native)

@@ -40,24 +40,27 @@ def plan_splits(
     glob: bool = True,
     compression: Compression = "infer",
     format: Format = "auto",
+    storage_options: dict[str, str] | None = None,
 ) -> list[Split]:
     """Cuts files into splits of ``split_size`` bytes, in order, for :func:`read_split` to read
     anywhere: in other processes, on other machines.
 
     ISO 2709, MARCXML and MARC-in-JSON one record after another (a line each, or not) split; a
     compressed file, or MARC-in-JSON written as one array, is one split covering the whole file.
-    Each file's first bytes are read to tell which, as ``compression`` and ``format`` say.
+    Each file's first bytes are read to tell which, as ``compression`` and ``format`` say. Paths
+    may be URLs of remote objects and patterns of them, read with ``storage_options`` as
+    :func:`read_marc` reads them.
     """
     if split_size < 1:
         raise ValueError(f"split_size must be >= 1, got {split_size}")
     splits: list[Split] = []
     listed: list[Source] = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    for path in expand(listed, glob):
+    for path in expand(listed, glob, storage_options):
         if not isinstance(path, str):
             raise TypeError(f"plan_splits takes paths, not {type(path).__name__}")
-        length = _native.splittable(path, compression, format)
-        if length is None:
-            splits.append(Split(path, 0, os.path.getsize(path)))
+        length, splittable = _native.splittable(path, compression, format, storage_options)
+        if not splittable:
+            splits.append(Split(path, 0, length))
             continue
         splits.extend(
             Split(path, start, min(start + split_size, length)) for start in range(0, max(length, 1), split_size)
@@ -79,6 +82,7 @@ def read_split(
     report: ReadReport | None = None,
     compression: Compression = "infer",
     format: Format = "auto",
+    storage_options: dict[str, str] | None = None,
 ) -> pl.DataFrame:
     """The records of one split of :func:`plan_splits`, with :func:`read_marc`'s columns and options.
 
@@ -91,5 +95,11 @@ def read_split(
         columns, include_file_paths, include_encoding, encoding, nfc, on_error, include_repairs, include_byte_offsets
     )
     return read_frame(
-        [split.path], plan, report, compression=compression, format=format, split=(split.start, split.end)
+        [split.path],
+        plan,
+        report,
+        compression=compression,
+        format=format,
+        split=(split.start, split.end),
+        storage_options=storage_options,
     )

@@ -29,7 +29,7 @@ import polars as pl
 from marc_polars import __version__
 from marc_polars._read import BIBLIOGRAPHIC, SAMPLE, Compression, Format, OnError, iter_batches, read_marc, scan_marc
 from marc_polars._report import ReadReport
-from marc_polars._sources import NativeSource, expand
+from marc_polars._sources import NativeSource, expand, is_url
 from marc_polars._write import COMPRESSED, WriteFormat, output_of, write_frames
 from marc_polars.exceptions import MarcError
 
@@ -71,12 +71,12 @@ RECORDS: dict[str, WriteFormat] = {"marc": "iso2709", "marcxml": "marcxml", "mar
 LOSSLESS_ROW_GROUP = 2_000
 
 
-def sources(files: Sequence[str]) -> list[NativeSource]:
+def sources(files: Sequence[str], storage_options: dict[str, str] | None = None) -> list[NativeSource]:
     """What to read for the FILE arguments: paths, glob patterns expanded, and standard input for
     `-`."""
     if list(files).count(STDIN) > 1:
         raise ValueError("standard input (-) can be read only once")
-    return expand([sys.stdin.buffer if name == STDIN else name for name in files], glob=True)
+    return expand([sys.stdin.buffer if name == STDIN else name for name in files], True, storage_options)
 
 
 def input_size(sources: Sequence[NativeSource]) -> int | None:
@@ -84,6 +84,8 @@ def input_size(sources: Sequence[NativeSource]) -> int | None:
     stands); `None` for a pipe. Taken before the read, which leaves standard input at its end."""
     size = 0
     for source in sources:
+        if is_url(source):  # its size would take a request; the progress line does without
+            return None
         if isinstance(source, str):
             size += os.path.getsize(source)
             continue
@@ -130,17 +132,19 @@ class Input(TypedDict):
 
     compression: Compression
     format: Format
+    storage_options: dict[str, str] | None
 
 
-DEFAULT_INPUT = Input(compression="infer", format="auto")
+DEFAULT_INPUT = Input(compression="infer", format="auto", storage_options=None)
 
 
 def input_options(args: argparse.Namespace) -> Input:
-    return Input(compression=args.compression, format=args.input_format)
+    options = dict(option.split("=", 1) for option in args.storage_option) if args.storage_option else None
+    return Input(compression=args.compression, format=args.input_format, storage_options=options)
 
 
 def summarise(files: Sequence[str], progress: bool, on_error: OnError = "raise", given: Input = DEFAULT_INPUT) -> str:
-    paths = sources(files)
+    paths = sources(files, given["storage_options"])
     size = input_size(paths)
     report = ReadReport()
     start = time.perf_counter()
@@ -212,7 +216,7 @@ def convert(args: argparse.Namespace) -> int:
     if args.columns:
         columns = dict(spec.split("=", 1) if "=" in spec else (spec, spec) for spec in args.columns)
     fmt = output_format(args.output, args.format)
-    files = sources(args.files)
+    files = sources(args.files, input_options(args)["storage_options"])
     size = input_size(files)
     report = ReadReport()
     start = time.perf_counter()
@@ -268,7 +272,7 @@ def converted(output: str, fmt: str, report: ReadReport, size: int | None, start
 def stats(args: argparse.Namespace) -> int:
     report = ReadReport()
     df = read_marc(
-        sources(args.files),
+        sources(args.files, input_options(args)["storage_options"]),
         glob=False,
         on_error=args.on_error,
         include_encoding="encoding",
@@ -354,7 +358,13 @@ def format_record(leader: str, fields: list[ControlFieldRow | DataFieldRow] | No
 
 
 def head(args: argparse.Namespace) -> int:
-    df = read_marc(sources(args.files), glob=False, n_rows=args.n, on_error=args.on_error, **input_options(args))
+    df = read_marc(
+        sources(args.files, input_options(args)["storage_options"]),
+        glob=False,
+        n_rows=args.n,
+        on_error=args.on_error,
+        **input_options(args),
+    )
     error = pl.col("error") if "error" in df.columns else pl.lit(None, pl.String)
     records = df.select("leader", "fields", error).iter_rows()
     print("\n\n".join(format_record(leader, fields, error) for leader, fields, error in records))
@@ -393,6 +403,13 @@ def add_input(parser: argparse.ArgumentParser) -> None:
         choices=get_args(Format),
         default="auto",
         help="auto (the default: by the first bytes), or the form of every file's records",
+    )
+    parser.add_argument(
+        "--storage-option",
+        action="append",
+        metavar="KEY=VALUE",
+        type=lambda option: option if "=" in option else parser.error(f"--storage-option {option}: KEY=VALUE"),
+        help="a setting of the object store URLs are read from (aws_endpoint_url=..., allow_http=true), repeatable",
     )
 
 

@@ -11,7 +11,8 @@
 >>> titles = ds.select_columns(["title"])                          # only "title" is built
 
 Needs the ``ray`` extra: ``pip install "marc_polars[ray]"``. The files must be readable at the same
-paths on every node that runs a read task (a shared file system), as with Ray's own readers.
+paths on every node that runs a read task: URLs of an object store (``s3://...``, with
+``storage_options``), or a shared file system, as with Ray's own readers.
 """
 
 from __future__ import annotations
@@ -115,12 +116,15 @@ class MarcDatasource(Datasource):  # type: ignore[misc]
         include_repairs: str | None = None,
         compression: Compression = "infer",
         format: Format = "auto",
+        storage_options: dict[str, str] | None = None,
         gather_reports: bool = False,
     ) -> None:
         super().__init__()
         self._projection_map: dict[str, str] | None = None  # None: every column; Ray sets it by copies
         sizing = {} if split_size is None else {"split_size": split_size}
-        self._splits = mp.plan_splits(paths, **sizing, glob=glob, compression=compression, format=format)
+        self._splits = mp.plan_splits(
+            paths, **sizing, glob=glob, compression=compression, format=format, storage_options=storage_options
+        )
         self._columns = _pairs(columns)
         self._extras = {
             "include_file_paths": include_file_paths,
@@ -134,6 +138,7 @@ class MarcDatasource(Datasource):  # type: ignore[misc]
             "on_error": on_error,
             "compression": compression,
             "format": format,
+            "storage_options": storage_options,
         }
         # Made from no input: it checks the options and MARCspecs here, in the driver, before any task.
         self._schema = mp.scan_marc(
@@ -237,6 +242,7 @@ def read_marc(
     report: ReadReport | None = None,
     compression: Compression = "infer",
     format: Format = "auto",
+    storage_options: dict[str, str] | None = None,
     concurrency: int | None = None,
     num_cpus: float | None = None,
 ) -> Dataset:
@@ -288,6 +294,7 @@ def read_marc(
         include_repairs=include_repairs,
         compression=compression,
         format=format,
+        storage_options=storage_options,
         gather_reports=report is not None,
     )
     # As many blocks as splits: else Ray cuts each split's block into pieces to reach its default block count.

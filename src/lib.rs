@@ -2,7 +2,7 @@
 //!
 //! Data flows one way, and each step knows only the one before it:
 //!
-//! - [`source`] cuts input (bytes, files, streams) into chunks of whole records, framed by a
+//! - [`source`] cuts input (bytes, files, streams, [`remote`] objects) into chunks of whole records, framed by a
 //!   [`form`] of records ([`iso2709`], [`marcxml`] or [`marcjson`], each the one module that knows
 //!   its form), which [`detect`] tells from the input's first bytes, once [`compression`] is undone.
 //! - A form reads each record into a [`record`]'s text (tag, indicators, subfields), decoding its
@@ -34,6 +34,7 @@ pub mod marcjson;
 pub mod marcxml;
 pub mod record;
 pub mod records;
+pub mod remote;
 pub mod report;
 pub mod source;
 pub mod spec;

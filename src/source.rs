@@ -18,6 +18,7 @@ use polars_buffer::Buffer;
 
 use crate::error::ReadError;
 use crate::form::{Cut, Form, Framed, Framing, Guess, Stop};
+use crate::remote::{Remote, RemoteReader};
 
 /// Where records come from.
 pub enum Source {
@@ -30,6 +31,8 @@ pub enum Source {
     Memory { name: String, data: Buffer<u8> },
     /// Any byte stream, read in blocks of the chunk size (a file object, a pipe, a socket).
     Stream { name: String, reader: Box<dyn Read + Send> },
+    /// An object in an object store or on an HTTP server, read by range requests as a file is.
+    Remote(Arc<Remote>),
 }
 
 impl Source {
@@ -37,6 +40,7 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::Path(path) => path.display().to_string(),
+            Source::Remote(remote) => remote.url.clone(),
             Source::File { name, .. } | Source::Memory { name, .. } | Source::Stream { name, .. } => name.clone(),
         }
     }
@@ -58,6 +62,7 @@ impl Source {
                 (read_at(&file, &mut prefix, 0).map_err(io_error)?, Source::File { name: name.clone(), file, start: 0 })
             }
             Source::File { ref file, start, .. } => (read_at(file, &mut prefix, start).map_err(io_error)?, self),
+            Source::Remote(ref remote) => (remote.read_at(&mut prefix, 0).map_err(io_error)?, self),
             Source::Stream { name, mut reader } => {
                 let mut read = Vec::with_capacity(n);
                 reader.by_ref().take(n as u64).read_to_end(&mut read).map_err(io_error)?;
@@ -81,6 +86,7 @@ impl Source {
             Source::File { file, start, .. } => Box::new(FileFrom { file, position: start }),
             Source::Memory { data, .. } => Box::new(io::Cursor::new(data)),
             Source::Stream { reader, .. } => reader,
+            Source::Remote(remote) => Box::new(io::BufReader::with_capacity(REMOTE_BLOCK, RemoteReader::new(remote))),
         })
     }
 
@@ -96,7 +102,30 @@ impl Source {
             }
             Source::Memory { data, .. } => Input { data, reader: None, map: None },
             Source::Stream { reader, .. } => Input::of_stream(reader),
+            remote @ Source::Remote(_) => Input::of_stream(remote.into_reader()?),
         })
+    }
+}
+
+/// Bytes per range request of a remote object read as a stream (a compressed one): few enough
+/// requests that their latency is lost in the transfer.
+const REMOTE_BLOCK: usize = 8 << 20;
+
+/// Bytes that can be read at any offset: a regular file, or a remote object.
+pub trait ReadAt: Send + Sync {
+    /// Reads from `offset` into `buf`: as many bytes as there are up to its length, 0 at the end.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+impl ReadAt for File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        read_at(self, buf, offset)
+    }
+}
+
+impl ReadAt for Remote {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        Remote::read_at(self, buf, offset)
     }
 }
 
@@ -253,7 +282,7 @@ impl Window for InMemory<'_> {
 /// Part of a regular file, read at explicit offsets into memory of its own: never a mapping,
 /// so what is made of it does not change or fail when the file does.
 struct FromFile<'a> {
-    file: &'a File,
+    file: &'a dyn ReadAt,
     /// The offset of `bytes[0]` in the file, and where the source ends there.
     offset: u64,
     end: u64,
@@ -263,7 +292,7 @@ struct FromFile<'a> {
 }
 
 impl<'a> FromFile<'a> {
-    fn read(file: &'a File, offset: u64, end: u64, len: usize) -> io::Result<Self> {
+    fn read(file: &'a dyn ReadAt, offset: u64, end: u64, len: usize) -> io::Result<Self> {
         let mut window = FromFile { file, offset, end, bytes: Vec::new(), cut_short: false };
         window.extend(len)?;
         Ok(window)
@@ -288,7 +317,7 @@ impl Window for FromFile<'_> {
         self.bytes.resize(have + more, 0);
         let mut filled = 0;
         while filled < more {
-            match read_at(self.file, &mut self.bytes[have + filled..], from + filled as u64) {
+            match self.file.read_at(&mut self.bytes[have + filled..], from + filled as u64) {
                 Ok(0) => {
                     self.cut_short = true;
                     break;
@@ -358,8 +387,9 @@ fn frame_units(form: &dyn Form, window: &mut impl Window, target: usize, source_
 enum WholeData {
     /// In memory: bytes, or a mapped file (`map`: the map and where in it `data` starts).
     Memory { data: Buffer<u8>, map: Option<(Arc<memmap2::Mmap>, usize)> },
-    /// A regular file from `start` on, read part by part into memory each part owns.
-    File { file: File, start: u64, len: u64 },
+    /// A regular file (or a remote object) from `start` on, read part by part into memory each
+    /// part owns.
+    File { file: Arc<dyn ReadAt>, start: u64, len: u64 },
 }
 
 /// A source all of whose bytes can be read at any offset (bytes, a mapped file, a regular file),
@@ -395,6 +425,10 @@ impl Whole {
             Source::Path(ref path) => (File::open(path).map_err(io_error)?, 0),
             Source::File { ref file, start, .. } => (file.try_clone().map_err(io_error)?, start),
             Source::Stream { .. } => return Ok(Err(source)),
+            Source::Remote(remote) => {
+                let len = remote.len().map_err(io_error)?;
+                return Ok(Ok(Whole { form, name: remote.url.clone(), data: WholeData::File { file: remote, start: 0, len } }));
+            }
         };
         let metadata = file.metadata().map_err(io_error)?;
         if !metadata.is_file() {
@@ -408,7 +442,7 @@ impl Whole {
                 let data = Buffer::from_owner(SharedMap(map.clone())).sliced(start..map.len());
                 WholeData::Memory { data, map: Some((map, start)) }
             }
-            None => WholeData::File { file, start, len },
+            None => WholeData::File { file: Arc::new(file), start, len },
         };
         Ok(Ok(Whole { form, name, data }))
     }
@@ -442,7 +476,8 @@ impl Whole {
             WholeData::File { file, start, len } => {
                 let before = from.min(PROBE_BEFORE);
                 let offset = start + (from - before) as u64;
-                let mut window = FromFile::read(file, offset, start + len, before + PROBE_LEN).map_err(|e| self.io_error(e))?;
+                let mut window =
+                    FromFile::read(&**file, offset, start + len, before + PROBE_LEN).map_err(|e| self.io_error(e))?;
                 loop {
                     match self.form.likely_record_start(window.bytes(), before, limit, window.at_end()) {
                         Guess::Start(at) => return Ok((from - before + at, true)),
@@ -476,8 +511,8 @@ impl Whole {
             WholeData::File { file, start: file_start, len } => {
                 let offset = file_start + start as u64;
                 // A few bytes past the target show where padding before it ends.
-                let mut window =
-                    FromFile::read(file, offset, file_start + len, target - start + LOOK_PAST).map_err(|e| self.io_error(e))?;
+                let mut window = FromFile::read(&**file, offset, file_start + len, target - start + LOOK_PAST)
+                    .map_err(|e| self.io_error(e))?;
                 let units = frame_units(&*self.form, &mut window, target - start, start == 0).map_err(|e| self.io_error(e))?;
                 (Buffer::from(window.bytes).sliced(0..units.len), units, None)
             }

@@ -52,15 +52,23 @@ pub fn bounds(whole: &Whole, range: Range<u64>, interval: usize) -> Result<Range
     Ok(boundary(whole, at(range.start), interval)?..boundary(whole, at(range.end), interval)?)
 }
 
-/// The length of `source` if it can be split (an uncompressed regular file or bytes, in a form that
-/// splits), else `None`: it is then read as one split from its start.
-pub fn splittable(source: Source, compression: Compression, format: Format) -> Result<Option<u64>, ReadError> {
+/// The length of `source` (a file or a remote object, as stored: compressed, if it is), and
+/// whether it can be split: uncompressed, and in a form that splits. One that cannot is read as one
+/// split from its start.
+pub fn splittable(source: Source, compression: Compression, format: Format) -> Result<(u64, bool), ReadError> {
+    let name = source.name();
+    let io_error = |error| ReadError::Io { source_name: name.clone(), error };
+    let stored = match &source {
+        Source::Path(path) => std::fs::metadata(path).map_err(io_error)?.len(),
+        Source::Remote(remote) => remote.len().map_err(io_error)?,
+        _ => 0,
+    };
     let (source, form) = opened(source, compression, format)?;
     let (prefix, source) = source.peek(1 << 10)?;
     if !form.splits(&prefix) {
-        return Ok(None);
+        return Ok((stored, false));
     }
-    Ok(Whole::of(form, source, false)?.ok().map(|whole| whole.len() as u64))
+    Ok((stored, Whole::of(form, source, false)?.is_ok()))
 }
 
 #[cfg(test)]

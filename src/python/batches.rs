@@ -17,6 +17,7 @@ use crate::error::OnError;
 use crate::executor::{self, ReadOptions};
 use crate::report::Report;
 use crate::spec::Spec;
+use std::collections::HashMap;
 
 /// All the batches of an iterator that has not started, as one DataFrame.
 #[pyfunction]
@@ -183,7 +184,7 @@ impl ProjectionArgs {
 /// a dict of `ProjectionArgs` (default: the lossless columns). `map_files`: map files rather than read them in blocks (see
 /// `ReadOptions`). `compression`: "infer", `None` or a codec's name (see `to_compression`); `format`: "auto" or a form's name.
 #[pyfunction]
-#[pyo3(signature = (sources, columns = None, *, n_rows = None, threads = 0, chunk_size = executor::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false, compression = Some("infer"), format = "auto", split = None))]
+#[pyo3(signature = (sources, columns = None, *, n_rows = None, threads = 0, chunk_size = executor::DEFAULT_CHUNK_SIZE, batch_size = usize::MAX, map_files = false, compression = Some("infer"), format = "auto", split = None, storage_options = None))]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn iter_batches(
     py: Python<'_>,
@@ -197,12 +198,13 @@ pub(super) fn iter_batches(
     compression: Option<&str>,
     format: &str,
     split: Option<(u64, u64)>,
+    storage_options: Option<HashMap<String, String>>,
 ) -> PyResult<PyBatches> {
     if split.is_some() && n_rows.is_some() {
         return Err(PyValueError::new_err("a split is read whole: n_rows does not apply"));
     }
     let projection = Arc::new(columns.map_or_else(|| Ok(Projection::lossless()), ProjectionArgs::projection)?);
-    let sources = to_sources(&sources)?;
+    let sources = to_sources(py, &sources, &storage_options.unwrap_or_default().into_iter().collect())?;
     let compression = to_compression(compression)?;
     let format = to_format(format)?;
     let split = split.map(|(start, end)| start..end);

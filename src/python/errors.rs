@@ -16,6 +16,16 @@ pub(super) fn to_pyerr(py: Python<'_>, error: ReadError) -> PyErr {
                 // OSError(errno, strerror, filename) picks the subclass, e.g. FileNotFoundError.
                 return PyOSError::new_err((errno, error.to_string(), source_name));
             }
+            // A remote object that is not there, or not to be read: the subclass of OSError a
+            // local file raises (FileNotFoundError, PermissionError), naming the URL.
+            let errno = match error.kind() {
+                std::io::ErrorKind::NotFound => Some(2),
+                std::io::ErrorKind::PermissionDenied => Some(13),
+                _ => None,
+            };
+            if let Some(errno) = errno {
+                return PyOSError::new_err((errno, error.to_string(), source_name));
+            }
             match error.into_inner().map(|inner| inner.downcast::<PyErr>()) {
                 // What a Python file object's `.read` raised, unchanged.
                 Some(Ok(raised)) => *raised,

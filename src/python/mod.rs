@@ -34,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(text::marc8_to_unicode, m)?)?;
     m.add_function(wrap_pyfunction!(sources::compression_of, m)?)?;
     m.add_function(wrap_pyfunction!(sources::splittable, m)?)?;
+    m.add_function(wrap_pyfunction!(sources::glob_remote, m)?)?;
     m.add("PREFIX_LEN", crate::detect::PREFIX_LEN)?;
     m.add_function(wrap_pyfunction!(max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_threads, m)?)?;

@@ -113,7 +113,7 @@ pub(super) fn read_records(
     threads: usize,
     chunk_size: usize,
 ) -> PyResult<PyRecordReader> {
-    let sources = to_sources(&sources)?;
+    let sources = to_sources(py, &sources, &Vec::new())?;
     // pymarc's framing, which stops at the first framing error: what follows is pymarc's to read.
     // Records are read from their ISO 2709 bytes: `parse_xml_to_array` and `JSONReader` read the others.
     let options = ReadOptions { threads, chunk_size, framing: Framing::Strict, format: Format::Iso2709, ..Default::default() };

@@ -9,8 +9,13 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::errors::to_pyerr;
 use crate::compression::{Codec, Compression};
 use crate::detect::Format;
+use crate::remote::{self, Remote};
 use crate::source::Source;
 
 /// The bytes of a Python `bytes` object, shared with it rather than copied.
@@ -102,11 +107,15 @@ pub(super) fn regular_file(_item: &Bound<'_, PyAny>) -> PyResult<Option<(std::fs
     Ok(None)
 }
 
-/// A source as the Python layer hands it over: a path (already `os.fspath`-ed), bytes-like, or a
-/// binary file object.
-pub(super) fn to_source(item: &Bound<'_, PyAny>, index: usize) -> PyResult<Source> {
+/// A source as the Python layer hands it over: a path (already `os.fspath`-ed) or a URL (read with
+/// the store's `options`), bytes-like, or a binary file object.
+pub(super) fn to_source(py: Python<'_>, item: &Bound<'_, PyAny>, index: usize, options: &StorageOptions) -> PyResult<Source> {
     let name = || format!("<source #{index}>");
-    if item.is_instance_of::<PyString>() {
+    if let Ok(text) = item.cast::<PyString>() {
+        let text = text.to_cow()?;
+        if remote::is_url(&text) {
+            return Ok(Source::Remote(Arc::new(Remote::new(&text, options).map_err(|e| to_pyerr(py, e))?)));
+        }
         // Through os.fsencode, so file names that are not valid UTF-8 still work.
         return Ok(Source::Path(item.extract::<PathBuf>()?));
     }
@@ -129,8 +138,24 @@ pub(super) fn to_source(item: &Bound<'_, PyAny>, index: usize) -> PyResult<Sourc
     Err(PyTypeError::new_err(format!("expected str, bytes, bytearray or a binary file object, got {}", item.get_type().name()?)))
 }
 
-pub(super) fn to_sources(sources: &[Bound<'_, PyAny>]) -> PyResult<Vec<Source>> {
-    sources.iter().enumerate().map(|(i, s)| to_source(s, i)).collect()
+pub(super) fn to_sources(py: Python<'_>, sources: &[Bound<'_, PyAny>], options: &StorageOptions) -> PyResult<Vec<Source>> {
+    sources.iter().enumerate().map(|(i, s)| to_source(py, s, i, options)).collect()
+}
+
+/// `storage_options=` as Polars' cloud readers take it: keys and values of the remote store's
+/// settings.
+pub(super) type StorageOptions = Vec<(String, String)>;
+
+/// The URLs of the remote objects `pattern` matches, sorted (see `remote::glob`).
+#[pyfunction]
+#[pyo3(signature = (pattern, storage_options = None))]
+pub(super) fn glob_remote(
+    py: Python<'_>,
+    pattern: &str,
+    storage_options: Option<HashMap<String, String>>,
+) -> PyResult<Vec<String>> {
+    let options: StorageOptions = storage_options.unwrap_or_default().into_iter().collect();
+    py.detach(|| remote::glob(pattern, &options)).map_err(|e| to_pyerr(py, e))
 }
 
 /// `compression=` as pandas takes it: "infer" (by the magic bytes), `None` (read the bytes as they
@@ -158,11 +183,20 @@ pub(super) fn compression_of(prefix: &[u8]) -> Option<&'static str> {
     Codec::sniff(prefix).map(Codec::name)
 }
 
-/// The length of the file at `path` if it can be read in byte ranges, else `None`: a compressed
-/// file, or one whose form does not split, is read as one range (see `split::splittable`).
+/// The length of the file (or remote object) at `path`, and whether it can be read in byte
+/// ranges: a compressed file, or one whose form does not split, is read as one (see
+/// `split::splittable`).
 #[pyfunction]
-#[pyo3(signature = (path, compression = Some("infer"), format = "auto"))]
-pub(super) fn splittable(py: Python<'_>, path: PathBuf, compression: Option<&str>, format: &str) -> PyResult<Option<u64>> {
+#[pyo3(signature = (path, compression = Some("infer"), format = "auto", storage_options = None))]
+pub(super) fn splittable(
+    py: Python<'_>,
+    path: Bound<'_, PyString>,
+    compression: Option<&str>,
+    format: &str,
+    storage_options: Option<HashMap<String, String>>,
+) -> PyResult<(u64, bool)> {
     let (compression, format) = (to_compression(compression)?, to_format(format)?);
-    py.detach(|| crate::split::splittable(Source::Path(path), compression, format)).map_err(|e| super::errors::to_pyerr(py, e))
+    let options: StorageOptions = storage_options.unwrap_or_default().into_iter().collect();
+    let source = to_source(py, path.as_any(), 0, &options)?;
+    py.detach(|| crate::split::splittable(source, compression, format)).map_err(|e| to_pyerr(py, e))
 }
