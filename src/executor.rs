@@ -257,13 +257,14 @@ impl<D: Decoder> Reader<D> {
         let name: Arc<str> = whole.name.as_str().into();
         // How far past a span's nominal end its successor's start is looked for. Past it, the
         // successor is framed in input order by whoever takes it (see `Ordered::check`).
-        let search = self.options.chunk_size.max(64 << 10);
+        let span = self.options.chunk_size.max(whole.least_read());
+        let search = span.max(64 << 10);
         let (mut start, mut guessed) = (range.start, true);
         while start < range.end {
             if !self.permit() {
                 return false;
             }
-            let (target, found) = match whole.likely_record_start(start.saturating_add(self.options.chunk_size), search) {
+            let (target, found) = match whole.likely_record_start(start.saturating_add(span), search) {
                 Ok(next) => next,
                 Err(error) => {
                     self.send(*seq, Err(error));

@@ -107,14 +107,21 @@ impl Source {
     }
 }
 
-/// Bytes per range request of a remote object read as a stream (a compressed one): few enough
-/// requests that their latency is lost in the transfer.
+/// Bytes per range request of a remote object read as a stream (a compressed one), and the least a
+/// span of one read whole holds: few enough requests that their round trips are lost in the
+/// transfer.
 const REMOTE_BLOCK: usize = 8 << 20;
 
 /// Bytes that can be read at any offset: a regular file, or a remote object.
 pub trait ReadAt: Send + Sync {
     /// Reads from `offset` into `buf`: as many bytes as there are up to its length, 0 at the end.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+
+    /// The fewest bytes worth one read: each read of a remote object is a request, whose round
+    /// trip a small read does not repay.
+    fn least_read(&self) -> usize {
+        0
+    }
 }
 
 impl ReadAt for File {
@@ -126,6 +133,10 @@ impl ReadAt for File {
 impl ReadAt for Remote {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         Remote::read_at(self, buf, offset)
+    }
+
+    fn least_read(&self) -> usize {
+        REMOTE_BLOCK
     }
 }
 
@@ -451,6 +462,14 @@ impl Whole {
         match &self.data {
             WholeData::Memory { data, .. } => data.len(),
             WholeData::File { len, .. } => usize::try_from(*len).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The fewest bytes worth reading at once (see [`ReadAt::least_read`]): the least a span holds.
+    pub fn least_read(&self) -> usize {
+        match &self.data {
+            WholeData::Memory { .. } => 0,
+            WholeData::File { file, .. } => file.least_read(),
         }
     }
 
