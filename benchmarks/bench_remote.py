@@ -12,9 +12,7 @@ The servers are Python: their throughput, not the reader's, bounds the remote ca
 from __future__ import annotations
 
 import gzip
-import http.server
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 import harness
+import range_server
 
 #: The bucket and key the S3 cases read.
 S3_URL = "s3://bench/booksall.mrc"
@@ -89,32 +88,8 @@ CASES: dict[str, harness.Case] = {
 }
 
 
-class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Answers `Range: bytes=a-b` with 206 and those bytes, copied from the file by the kernel."""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        asked = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-        path = Path(self.translate_path(self.path))
-        if asked is None or not path.is_file():
-            super().do_GET()
-            return
-        size = path.stat().st_size
-        start, end = int(asked[1]), min(int(asked[2] or size - 1), size - 1)
-        self.send_response(206)
-        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.end_headers()
-        with open(path, "rb") as file:
-            self.wfile.flush()
-            os.sendfile(self.connection.fileno(), file.fileno(), start, end - start + 1)
-
-
 def serve_http(folder: str, port: int) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), lambda *a: RangeHandler(*a, directory=folder))
-    server.serve_forever()
+    range_server.server(folder, port).serve_forever()
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ files. A missing object, a denied bucket and a refused connection are errors nam
 from __future__ import annotations
 
 import gzip
-import http.server
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 import marc_polars as mp
+from benchmarks import range_server
 from marc_polars import cli
 
 from conftest import DATA
@@ -35,28 +35,6 @@ FILES = [
 ]
 
 
-class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder, answering `Range: bytes=a-b` with 206 and the bytes asked for, as object
-    stores and web servers do."""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        asked = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-        path = Path(self.translate_path(self.path))
-        if asked is None or not path.is_file():
-            super().do_GET()
-            return
-        data = path.read_bytes()
-        start, end = int(asked[1]), min(int(asked[2] or len(data) - 1), len(data) - 1)
-        self.send_response(206)
-        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.end_headers()
-        self.wfile.write(data[start : end + 1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of an HTTP server on 127.0.0.1 serving FILES and a gzipped sample."""
@@ -64,7 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for path in FILES:
         shutil.copy(path, folder / path.name)
     (folder / "sample.mrc.gz").write_bytes(gzip.compress(Path(mp.SAMPLE).read_bytes()))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: RangeHandler(*a, directory=str(folder)))
+    server = range_server.server(folder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
