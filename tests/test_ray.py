@@ -55,11 +55,19 @@ def readable(path: Path) -> bool:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def cluster() -> Iterator[None]:
-    """One local Ray cluster for the module, of two CPUs."""
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One local Ray cluster for the module, of two CPUs, started from a folder of its own: Ray puts
+    the folder it is started from first on its workers' import path, and from the project's root
+    they would import the source folder's `marc_polars`, which has no extension built in it, rather
+    than the package installed."""
     # The read-task wrappers below are pickled by value: the workers cannot import this module.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    here = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("ray"))
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    finally:
+        os.chdir(here)
     ray.data.DataContext.get_current().enable_progress_bars = False
     yield
     ray.shutdown()
