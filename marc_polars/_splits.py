@@ -14,9 +14,10 @@ from marc_polars._read import Columns, Compression, Format, OnError, _Columns, r
 from marc_polars._report import ReadReport
 from marc_polars._sources import Source, expand
 
-#: Bytes per split unless asked otherwise: large enough that a split's start-up is nothing beside
-#: its reading, small enough that a dump of a few GB keeps many workers busy.
-DEFAULT_SPLIT_SIZE = 64 << 20
+#: Bytes per split unless asked otherwise: large enough that a split's start-up (some 15 ms of a Ray
+#: Data task's scheduling) is little beside its reading, small enough that a dump of a few GB keeps
+#: many workers busy. 128 MiB is also Spark's partition size and Ray Data's largest block.
+DEFAULT_SPLIT_SIZE = 128 << 20
 
 
 @dataclass(frozen=True)

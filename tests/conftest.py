@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -49,6 +53,24 @@ def run_python(
     tree, whose package folder would shadow the installed package."""
     command = [sys.executable, "-c", code, *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env, check=False)
+
+
+@contextlib.contextmanager
+def local_s3(bucket: str, objects: Mapping[str, bytes]) -> Iterator[dict[str, str]]:
+    """An S3 server (moto's) on 127.0.0.1 for as long as the block runs, with `bucket` holding
+    `objects` by key; yields the storage options that reach it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        endpoint = "http://{}:{}".format(*server.get_host_and_port())
+        keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
+        client.create_bucket(Bucket=bucket)
+        for key, body in objects.items():
+            client.put_object(Bucket=bucket, Key=key, Body=body)
+        yield {"aws_endpoint_url": endpoint, **keys, "aws_region": "us-east-1", "allow_http": "true"}
+    finally:
+        server.stop()
 
 
 def record_lengths(data: bytes) -> list[int]:

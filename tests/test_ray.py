@@ -28,7 +28,7 @@ import marc_polars as mp
 import marc_polars.ray as mpr
 from marc_polars import exceptions
 
-from conftest import BROKEN, DATA, EDGE, MARC8, READABLE, TRUNCATED, run_python
+from conftest import BROKEN, DATA, EDGE, MARC8, READABLE, TRUNCATED, local_s3, run_python
 
 FORMS = sorted(p for p in (DATA / "forms").iterdir() if p.suffix in (".xml", ".json"))
 #: Damaged records (`broken/`, the truncated download), odd but sound ones (`edge/`), and MARCXML and
@@ -164,6 +164,29 @@ def test_every_sound_file_in_16_kib_splits_is_the_file_read_whole() -> None:
     (split, split_report), (whole, whole_report) = read_by_ray(paths, 16 << 10, "skip"), read_whole(paths, "skip")
     same(split, whole)
     same_report(split_report, whole_report)
+
+
+def test_objects_in_s3_in_splits_are_the_local_files_read_whole() -> None:
+    """Each read task fetches its split's bytes from the store by range requests of its own."""
+    paths = [Path(mp.SAMPLE), PRIDE, DATA / "forms" / "pulibrary__three_records_one_bad_utf8.xml"]
+    with local_s3("dumps", {f"marc/{p.name}": p.read_bytes() for p in paths}) as options:
+        report = mp.ReadReport()
+        ds = mpr.read_marc(
+            "s3://dumps/marc/*",
+            split_size=64 << 10,
+            on_error="collect",
+            include_file_paths="path",
+            include_byte_offsets="offset",
+            storage_options=options,
+            report=report,
+        )
+        assert ds.num_blocks() > len(paths)  # the sample alone is several splits
+        split = blocks(ds)
+    whole, whole_report = read_whole(sorted(paths, key=lambda p: p.name), "collect")
+    # The sources by their file names: a URL in one, a local path in the other.
+    names = [pl.col("path").str.replace("^.*/", ""), pl.col("error").str.replace(r"^(\w+: )\S*/", "$1")]
+    same(split.with_columns(names), whole.with_columns(names))
+    assert (report.rows, report.collected) == (whole_report.rows, whole_report.collected) and report.collected > 0
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

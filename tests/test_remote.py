@@ -16,16 +16,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import polars as pl
 import pytest
-from moto.server import ThreadedMotoServer
 
 import marc_polars as mp
 from benchmarks import range_server
 from marc_polars import cli
 
-from conftest import DATA
+from conftest import DATA, local_s3
 
 FILES = [
     Path(mp.SAMPLE),
@@ -55,32 +53,13 @@ HTTP = {"allow_http": "true"}
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[dict[str, str]]:
-    """A local S3 (moto's server) with bucket `dumps` holding FILES and a gzipped sample; the
-    storage options that reach it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    endpoint = "http://{}:{}".format(*server.get_host_and_port())
-    options = {
-        "aws_endpoint_url": endpoint,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-        "aws_region": "us-east-1",
-        "allow_http": "true",
-    }
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket="dumps")
-    for path in FILES:
-        client.put_object(Bucket="dumps", Key=f"marc/{path.name}", Body=path.read_bytes())
-    client.put_object(Bucket="dumps", Key="marc/sample.mrc.gz", Body=gzip.compress(Path(mp.SAMPLE).read_bytes()))
-    client.put_object(Bucket="dumps", Key="other/notes.txt", Body=b"not MARC")
-    yield options
-    server.stop()
+    """A local S3 with bucket `dumps` holding FILES and a gzipped sample under `marc/`, and a text
+    file elsewhere; the storage options that reach it."""
+    objects = {f"marc/{path.name}": path.read_bytes() for path in FILES}
+    objects["marc/sample.mrc.gz"] = gzip.compress(Path(mp.SAMPLE).read_bytes())
+    objects["other/notes.txt"] = b"not MARC"
+    with local_s3("dumps", objects) as options:
+        yield options
 
 
 KEYS = {"include_file_paths": "path", "include_byte_offsets": "offset"}
@@ -116,15 +95,14 @@ def test_a_compressed_file_over_http_is_decompressed_as_it_streams(served):
 
 
 def test_a_glob_over_s3_reads_every_object_it_matches_in_order(s3):
+    # The store lists keys in name order; the local files' folders must not decide the order.
+    mrc = sorted((p for p in FILES if p.suffix == ".mrc"), key=lambda p: p.name)
     frame = mp.read_marc("s3://dumps/marc/*.mrc", on_error="collect", storage_options=s3, **KEYS)
-    names = sorted(p.name for p in FILES if p.suffix == ".mrc")
-    assert frame["path"].unique(maintain_order=True).to_list() == [f"s3://dumps/marc/{n}" for n in names]
-    expected = pl.concat([local(p, **KEYS) for p in sorted(FILES) if p.suffix == ".mrc"]).drop("path")
+    assert frame["path"].unique(maintain_order=True).to_list() == [f"s3://dumps/marc/{p.name}" for p in mrc]
+    expected = pl.concat([local(p, **KEYS) for p in mrc]).drop("path")
     assert same(frame.drop("path"), expected)
     lazy = mp.scan_marc("s3://dumps/marc/*.mrc", columns=mp.BIBLIOGRAPHIC, on_error="skip", storage_options=s3)
-    assert lazy.collect().equals(
-        mp.read_marc([p for p in sorted(FILES) if p.suffix == ".mrc"], columns=mp.BIBLIOGRAPHIC, on_error="skip")
-    )
+    assert lazy.collect().equals(mp.read_marc(mrc, columns=mp.BIBLIOGRAPHIC, on_error="skip"))
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
