@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import IO, Literal
+from xml.etree.ElementTree import _escape_attrib, _escape_cdata  # type: ignore[attr-defined]
+from xml.parsers import expat
 from xml.sax import make_parser
 from xml.sax.handler import ContentHandler, feature_namespaces
 from xml.sax.xmlreader import AttributesNSImpl
@@ -143,13 +146,148 @@ def parse_xml_to_array(
     `strict` and `normalize_form` are those of `XmlHandler`.
     """
     handler = XmlHandler(strict, normalize_form)
+    if isinstance(xml_file, str) and os.path.isfile(xml_file):
+        with open(xml_file, "rb") as handle:
+            if _parsed_by_expat(handle, handler):
+                return handler.records
+    elif _rereadable_bytes(xml_file):
+        start = xml_file.tell()  # type: ignore[union-attr]
+        if _parsed_by_expat(xml_file, handler):  # type: ignore[arg-type]
+            return handler.records
+        xml_file.seek(start)  # type: ignore[union-attr]
+    # Anything else, and any document expat alone does not read as SAX does, through SAX itself: its
+    # events, and its errors, are those pymarc's parsing gives.
+    handler = XmlHandler(strict, normalize_form)
     parse_xml(xml_file, handler)
     return handler.records
 
 
+def _rereadable_bytes(xml_file: XmlSource) -> bool:
+    """Whether `xml_file` is a binary file object that can be read again from where it is."""
+    try:
+        return isinstance(xml_file.read(0), bytes) and xml_file.seekable()  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+class _Attributes:
+    """An element's attributes as `XmlHandler` asks for them, by SAX's names (`(uri, local name)`,
+    `uri` None outside any namespace), over expat's (`"uri local name"`)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
+
+    @staticmethod
+    def _key(name: _Name) -> str:
+        uri, local = name
+        return local if uri is None else f"{uri} {local}"
+
+    def getValue(self, name: _Name) -> str:
+        return self._values[self._key(name)]
+
+    def get(self, name: _Name, default: str | None = None) -> str | None:
+        return self._values.get(self._key(name), default)
+
+
+class _DocumentType(Exception):
+    """A document type declaration: what SAX does with its entities decides the events."""
+
+
+def _parsed_by_expat(handle: IO[bytes], handler: XmlHandler) -> bool:
+    """Sends `handler` the events SAX sends it, from expat directly; False, with `handler` left
+    part-filled, if the document has a type declaration or expat or the handler raises.
+
+    SAX makes a name pair and an attribute object in Python for every element expat reports, and
+    takes most of the time of parsing MARCXML doing so; here they are made only when asked for.
+    """
+
+    def name(expat_name: str) -> _Name:
+        uri, _, local = expat_name.rpartition(" ")
+        return (uri or None, local)
+
+    def document_type(*_: object) -> None:
+        raise _DocumentType
+
+    parser = expat.ParserCreate(None, " ")
+    parser.buffer_text = True  # character data in one piece, as the handler joins it anyway
+    parser.StartElementHandler = lambda element, attributes: handler.startElementNS(
+        name(element),
+        None,
+        _Attributes(attributes),  # type: ignore[arg-type]
+    )
+    parser.EndElementHandler = lambda element: handler.endElementNS(name(element), None)
+    parser.CharacterDataHandler = handler.characters
+    parser.StartDoctypeDeclHandler = document_type
+    try:
+        parser.ParseFile(handle)
+    except Exception:  # parsed again by SAX, which raises what pymarc raises
+        return False
+    return True
+
+
+class _Text:
+    """A value as element text: a string as it is, bytes (a record read with `to_unicode=False`)
+    converted from MARC-8 (`quiet` silences the conversion's warnings), no data as no text."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._quiet = quiet
+        self._marc8: MARC8ToUnicode | None = None
+
+    def __call__(self, value: str | bytes | None) -> str:
+        if isinstance(value, str):
+            return value
+        if value is None:  # a control field without data: MARC-8 conversion of nothing
+            return ""
+        if self._marc8 is None:
+            self._marc8 = MARC8ToUnicode(quiet=self._quiet)
+        return self._marc8.translate(value)
+
+
+#: The root element's attributes with `namespace`: written as plain attributes, so that the element
+#: serialises without ElementTree prefixes.
+_NAMESPACE_ATTRIBUTES = {"xmlns": MARC_XML_NS, "xmlns:xsi": XSI_NS, "xsi:schemaLocation": MARC_XML_SCHEMA}
+
+
+def _element(name: str, attributes: str, text: str) -> str:
+    """One element without children, as ElementTree writes it: empty text makes an empty tag."""
+    if text:
+        return f"<{name}{attributes}>{_escape_cdata(text)}</{name}>"
+    return f"<{name}{attributes} />"
+
+
+def _record_xml(record: Record, quiet: bool, namespace: bool) -> str:
+    """The element `record_to_xml_node` makes, as `ElementTree.tostring` writes it, without making
+    it: a tree costs far more to build than its text. Escaped by ElementTree's own functions, so
+    that the text is the one it writes."""
+    text = _Text(quiet)
+    root = "".join(f' {key}="{_escape_attrib(value)}"' for key, value in _NAMESPACE_ATTRIBUTES.items())
+    parts = [f"<record{root if namespace else ''}>", _element("leader", "", str(record.leader))]
+    for field in record.fields:
+        tag = _escape_attrib(field.tag)
+        if field.control_field:
+            parts.append(_element("controlfield", f' tag="{tag}"', text(field.data)))
+            continue
+        ind1, ind2 = _escape_attrib(field.indicator1), _escape_attrib(field.indicator2)
+        parts.append(f'<datafield ind1="{ind1}" ind2="{ind2}" tag="{tag}"')
+        subfields = [
+            _element("subfield", f' code="{_escape_attrib(subfield.code)}"', text(subfield.value))
+            for subfield in field.subfields
+        ]
+        parts.append(f">{''.join(subfields)}</datafield>" if subfields else " />")
+    parts.append("</record>")
+    return "".join(parts)
+
+
 def record_to_xml(record: Record, quiet: bool = False, namespace: bool = False) -> bytes:
     """The record as a MARCXML `<record>` element, serialised in ASCII with character references."""
-    return ET.tostring(record_to_xml_node(record, quiet, namespace))
+    return _record_xml(record, quiet, namespace).encode("ascii", "xmlcharrefreplace")
+
+
+def record_to_xml_utf8(record: Record) -> bytes:
+    """The record as a MARCXML `<record>` element in UTF-8, as `XMLWriter` writes each record."""
+    return _record_xml(record, False, False).encode("utf-8", "xmlcharrefreplace")
 
 
 def record_to_xml_node(record: Record, quiet: bool = False, namespace: bool = False) -> ET.Element:
@@ -159,24 +297,8 @@ def record_to_xml_node(record: Record, quiet: bool = False, namespace: bool = Fa
     still held as bytes (records read with `to_unicode=False`) are converted from MARC-8;
     `quiet` silences that conversion's warnings.
     """
-    marc8: MARC8ToUnicode | None = None
-
-    def text(value: str | bytes | None) -> str:
-        nonlocal marc8
-        if isinstance(value, str):
-            return value
-        if value is None:  # a control field without data: MARC-8 conversion of nothing
-            return ""
-        if marc8 is None:
-            marc8 = MARC8ToUnicode(quiet=quiet)
-        return marc8.translate(value)
-
-    root = ET.Element("record")
-    if namespace:
-        # Written as plain attributes so the element serialises without ElementTree prefixes.
-        root.set("xmlns", MARC_XML_NS)
-        root.set("xmlns:xsi", XSI_NS)
-        root.set("xsi:schemaLocation", MARC_XML_SCHEMA)
+    text = _Text(quiet)
+    root = ET.Element("record", _NAMESPACE_ATTRIBUTES if namespace else {})
     ET.SubElement(root, "leader").text = str(record.leader)
     for field in record.fields:
         if field.control_field:

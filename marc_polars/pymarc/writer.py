@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from typing import IO, Any
 
 from marc_polars.pymarc.exceptions import WriteNeedsRecord
-from marc_polars.pymarc.marcxml import MARC_XML_NS, record_to_xml_node
+from marc_polars.pymarc.marcxml import MARC_XML_NS, record_to_xml_utf8
 from marc_polars.pymarc.record import Record
 
 __all__ = ["JSONWriter", "MARCWriter", "TextWriter", "Writer", "XMLWriter"]
@@ -52,7 +51,9 @@ class JSONWriter(Writer):
         if self.file_handle:
             if self.write_count:
                 self.file_handle.write(",")
-            json.dump(record.as_dict(), self.file_handle, separators=(",", ":"))
+            # The text `json.dump` writes, made at once by the C encoder: `json.dump` encodes in
+            # Python, piece by piece.
+            self.file_handle.write(json.dumps(record.as_dict(), separators=(",", ":")))
             self.write_count += 1
 
     def close(self, close_fh: bool = True) -> None:
@@ -104,7 +105,7 @@ class XMLWriter(Writer):
         super().write(record)
         if self.file_handle:
             # The records inherit the collection's default namespace, so they declare none.
-            self.file_handle.write(ET.tostring(record_to_xml_node(record), encoding="utf-8"))
+            self.file_handle.write(record_to_xml_utf8(record))
 
     def close(self, close_fh: bool = True) -> None:
         if self.file_handle:
