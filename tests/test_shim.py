@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 from pathlib import Path
 
 import pymarc
@@ -296,3 +297,31 @@ def test_a_framing_error_under_on_error_names_where_it_is():
         expected.value.byte_offset,
     )
     assert str(error).startswith(f"{path}: record {error.record} at byte offset {error.byte_offset}: ")
+
+
+def json_outcomes(module, text: str) -> list:
+    """Each turn of a JSONReader over `text`: the record's MARC-in-JSON, or the exception raised."""
+    reader, out, turns = iter(module.JSONReader(text)), [], len(json.loads(text)) + 1
+    while len(out) < turns:
+        try:
+            out.append(next(reader).as_dict())
+        except StopIteration:
+            return out
+        except Exception as error:  # the exception is the answer compared, and reading goes on
+            out.append(("raises", type(error).__name__, str(error)))
+    return out
+
+
+def test_json_reader_raises_for_a_bad_record_in_its_turn_and_reads_on():
+    with open(marc_polars.SAMPLE, "rb") as handle:
+        records = [record.as_dict() for record in shim.MARCReader(handle)] * 3  # several of its batches
+    records[3] = {"fields": records[3]["fields"]}  # no leader
+    records[1200] = {**records[1200], "fields": [{"650": {"ind1": " ", "subfields": []}}]}  # no second indicator
+    text = json.dumps(records)
+    outcomes = json_outcomes(shim, text)
+    assert outcomes == json_outcomes(pymarc, text)
+    assert [type(o) for o in outcomes].count(tuple) == 2 and len(outcomes) == 3000
+    # Each iteration starts over, with records made anew.
+    reader = shim.JSONReader(json.dumps(records[:3]))
+    first, again = list(reader), list(reader)
+    assert [r.as_dict() for r in first] == [r.as_dict() for r in again] and first[0] is not again[0]

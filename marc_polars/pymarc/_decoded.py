@@ -13,6 +13,7 @@ from typing import IO, overload
 from marc_polars import _native
 from marc_polars._native import RawRecord, RecordReader
 from marc_polars._sources import NativeSource, is_stream
+from marc_polars.pymarc._collector import CollectorPaused
 from marc_polars.pymarc.field import Field, Indicators, Subfield
 from marc_polars.pymarc.leader import Leader
 from marc_polars.pymarc.record import Record
@@ -60,7 +61,8 @@ class DecodedRecord(Record):
         raw = self._raw
         if raw is not None:
             made = self._made or {}
-            self._fields = [made.get(i) or _make_field(parts) for i, parts in enumerate(raw.all_fields())]
+            with CollectorPaused():
+                self._fields = [made.get(i) or _make_field(parts) for i, parts in enumerate(raw.all_fields())]
             self._raw = self._made = None
         return self._fields
 

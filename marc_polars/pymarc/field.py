@@ -85,6 +85,18 @@ class Field:
         else:
             self.indicators = indicators
 
+    @classmethod
+    def made(cls, tag: str, indicators: Indicators, subfields: list[Subfield]) -> Field:
+        """`Field(tag, indicators, subfields)` from what a reader has made right already (an
+        `Indicators`, a list of `Subfield`), without checking them again."""
+        tag = _normalize_tag(tag)
+        if tag < "010" and tag.isdigit():  # a control field, whatever it holds
+            return cls(tag, indicators, subfields)
+        field = object.__new__(cls)
+        field.tag, field._indicators, field.subfields = tag, indicators, subfields
+        field.data, field.control_field = None, False
+        return field
+
     @property
     def indicators(self) -> Indicators | None:
         """The two indicators; None for a control field."""

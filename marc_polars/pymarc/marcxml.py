@@ -13,6 +13,7 @@ from xml.sax import make_parser
 from xml.sax.handler import ContentHandler, feature_namespaces
 from xml.sax.xmlreader import AttributesNSImpl
 
+from marc_polars.pymarc._collector import CollectorPaused
 from marc_polars.pymarc.field import Field, Indicators
 from marc_polars.pymarc.leader import Leader
 from marc_polars.pymarc.marc8 import MARC8ToUnicode
@@ -145,6 +146,11 @@ def parse_xml_to_array(
 
     `strict` and `normalize_form` are those of `XmlHandler`.
     """
+    with CollectorPaused():
+        return _parse_xml_to_array(xml_file, strict, normalize_form)
+
+
+def _parse_xml_to_array(xml_file: XmlSource, strict: bool, normalize_form: NormalizeForm | None) -> list[Record]:
     handler = XmlHandler(strict, normalize_form)
     if isinstance(xml_file, str) and os.path.isfile(xml_file):
         with open(xml_file, "rb") as handle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from typing import IO, Any, Literal, NamedTuple, cast
 from marc_polars._native import RawRecord, RecordReader
 from marc_polars._sources import Source, native_source, source_name
 from marc_polars.exceptions import MarcError
+from marc_polars.pymarc._collector import CollectorPaused
 from marc_polars.pymarc._decoded import DecodedRecord, native_records
 from marc_polars.pymarc.constants import END_OF_RECORD
 from marc_polars.pymarc.exceptions import (
@@ -313,6 +315,23 @@ def _text_handle(target: bytes | bytearray | str | os.PathLike[str] | IO[str], e
     return io.StringIO(cast(str, target))
 
 
+#: Records of MARC-in-JSON made at once.
+_JSON_BATCH = 1000
+
+
+class _Unreadable(NamedTuple):
+    """A record that could not be made, by the error making it raised."""
+
+    error: Exception
+
+
+def _attempt(make: Callable[[dict[str, Any]], Record], obj: dict[str, Any]) -> Record | _Unreadable:
+    try:
+        return make(obj)
+    except Exception as error:  # raised when the record's turn comes, as making it then would
+        return _Unreadable(error)
+
+
 class JSONReader(Reader):
     """Iterate over the records of MARC-in-JSON: one record object or an array of them.
 
@@ -331,40 +350,54 @@ class JSONReader(Reader):
         if stream:
             sys.stderr.write("JSONReader cannot stream: all records are loaded into memory\n")
         # strict=False: catalogue data does carry raw control characters inside strings.
-        self.records: Any = json.load(self.file_handle, strict=False)
+        with CollectorPaused():
+            self.records: Any = json.load(self.file_handle, strict=False)
         if self.file_handle is not marc_target:
             self.file_handle.close()  # opened (or wrapped) here, and read whole
-        self.iter: Iterator[dict[str, Any]] = self._objects()
+        self.iter: Iterator[Record | _Unreadable] | None = None  # made from `records` when first asked for
 
     def _objects(self) -> Iterator[dict[str, Any]]:
         if isinstance(self.records, dict) or not hasattr(self.records, "__iter__"):
             return iter([self.records])
         return iter(self.records)
 
+    def _made(self) -> Iterator[Record | _Unreadable]:
+        """The records of `records`, made a batch at a time with the collector paused: made one at
+        a time between a script's statements, each would pay for the collector's passes over all
+        the script holds (see `_collector`). A record that cannot be made is its error, raised in
+        its turn."""
+        objects = self._objects()
+        while batch := list(itertools.islice(objects, _JSON_BATCH)):
+            with CollectorPaused():
+                made = [_attempt(self._record, obj) for obj in batch]
+            yield from made
+
     def __iter__(self) -> JSONReader:
-        # Each iteration starts over from the first record.
-        self.iter = self._objects()
+        # Each iteration starts over from the first record, made anew.
+        self.iter = None
         return self
 
     def __next__(self) -> Record:
-        obj = next(self.iter)
+        if self.iter is None:
+            self.iter = self._made()
+        made = next(self.iter)
+        if isinstance(made, _Unreadable):
+            raise made.error
+        return made
+
+    @staticmethod
+    def _record(obj: dict[str, Any]) -> Record:
         record = Record()
         record.leader = Leader(obj["leader"])
+        fields = record.fields
         for entry in obj["fields"]:
             tag, value = next(iter(entry.items()))
             if isinstance(value, dict) and "subfields" in value:
                 # Each subfield object normally holds one code; any extra codes are kept in order.
-                subfields = [
-                    Subfield(code=code, value=text) for sub in value["subfields"] for code, text in sub.items()
-                ]
-                field = Field(
-                    tag=tag,
-                    indicators=Indicators(value["ind1"], value["ind2"]),
-                    subfields=subfields,
-                )
+                subfields = [Subfield(code, text) for sub in value["subfields"] for code, text in sub.items()]
+                fields.append(Field.made(tag, Indicators(value["ind1"], value["ind2"]), subfields))
             else:
-                field = Field(tag=tag, data=value)
-            record.add_field(field)
+                fields.append(Field(tag=tag, data=value))
         return record
 
 
