@@ -205,25 +205,31 @@ def _parsed_by_expat(handle: IO[bytes], handler: XmlHandler) -> bool:
     """Sends `handler` the events SAX sends it, from expat directly; False, with `handler` left
     part-filled, if the document has a type declaration or expat or the handler raises.
 
-    SAX makes a name pair and an attribute object in Python for every element expat reports, and
-    takes most of the time of parsing MARCXML doing so; here they are made only when asked for.
+    SAX splits every element's name into a new pair and wraps its attributes in Python, and takes
+    most of the time of parsing MARCXML doing so; here each distinct name is split once.
     """
+    names: dict[str, _Name] = {}
 
     def name(expat_name: str) -> _Name:
         uri, _, local = expat_name.rpartition(" ")
-        return (uri or None, local)
+        pair = names[expat_name] = (uri or None, local)
+        return pair
+
+    start_element, end_element = handler.startElementNS, handler.endElementNS
+
+    def start(element: str, attributes: dict[str, str]) -> None:
+        start_element(names.get(element) or name(element), None, _Attributes(attributes))  # type: ignore[arg-type]
+
+    def end(element: str) -> None:
+        end_element(names.get(element) or name(element), None)
 
     def document_type(*_: object) -> None:
         raise _DocumentType
 
     parser = expat.ParserCreate(None, " ")
     parser.buffer_text = True  # character data in one piece, as the handler joins it anyway
-    parser.StartElementHandler = lambda element, attributes: handler.startElementNS(
-        name(element),
-        None,
-        _Attributes(attributes),  # type: ignore[arg-type]
-    )
-    parser.EndElementHandler = lambda element: handler.endElementNS(name(element), None)
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = handler.characters
     parser.StartDoctypeDeclHandler = document_type
     try:
