@@ -2,10 +2,10 @@
 
 Records, fields and subfields hold no reference cycles, so the collector never frees one; but it
 runs every few hundred objects made, and its full passes go over every object alive, so a script
-holding thousands of records pays more for each record it makes than the making costs (parsing
-5,000 records of MARC-in-JSON: 1.4 s with the collector, 0.4 s without). Paused while a reader
-makes one record, or a parser the records of one document, it runs as before in between, when the
-script's own code runs.
+that holds thousands of records pays more for the records it makes than the making costs. Paused
+while a parser makes a document's records, a reader a batch of them or a record its fields, the
+collector runs as before in between, when the script's own code runs (5,000 records of
+MARC-in-JSON read into a list: 0.86 s by pymarc, 0.45 s here).
 """
 
 from __future__ import annotations
