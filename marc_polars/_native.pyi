@@ -99,6 +99,35 @@ def read_records(
     threads: int = 0,
     chunk_size: int = ...,
 ) -> RecordReader[_Subfield, _Indicators]: ...
+
+class FieldMaker(Generic[_Subfield, _Indicators]):
+    """Makes fields, as `RawRecord.all_fields` gives them, from what the native readers read."""
+
+    def __init__(self, subfield: type[_Subfield], indicators: type[_Indicators]) -> None: ...
+    def marcxml(
+        self, xml: bytes, *, strict: bool = False
+    ) -> list[tuple[str | None, list[tuple[str, str] | tuple[str, _Indicators, list[_Subfield]]]]] | None:
+        """The records of a well-formed MARCXML document as pymarc's `XmlHandler(strict)` makes
+        them, as (leader text or None, fields); None where the handler is to read the document."""
+    def json_record(
+        self, record: object
+    ) -> tuple[str, list[tuple[str, str] | tuple[str, _Indicators, list[_Subfield]]]] | None:
+        """(leader, fields) of a plain MARC-in-JSON record object; None for any other object."""
+
+def written(
+    leader: str,
+    fields: object,
+    field: type,
+    indicators: type,
+    subfield: type,
+    form: str,
+    root_attributes: str = "",
+) -> str | bytes | None:
+    """A record of the pymarc-compatible API, with leader text `leader` and `fields`, written as
+    pymarc writes it in `form`: "iso2709" (UTF-8, bytes), "json" (str), "xml" (UTF-8, bytes),
+    "xml_ascii" (bytes) or "text" (str); None unless every field is a plain `field` with
+    `indicators` and `subfield` pairs of strings."""
+
 def marc8_to_unicode(
     data: bytes | str, g0: int = 0x42, g1: int = 0x45, *, dialect: str = "marc21"
 ) -> tuple[str, list[tuple[int, str, int | None, int, int]], int, int]:

@@ -41,6 +41,7 @@ pub mod spec;
 pub mod split;
 pub mod views;
 pub mod writer;
+pub mod written;
 
 #[cfg(feature = "python")]
 mod python;

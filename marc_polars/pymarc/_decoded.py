@@ -20,8 +20,15 @@ from marc_polars.pymarc.record import Record
 
 _new_field = object.__new__
 
+#: Fields of MARCXML and MARC-in-JSON records, made natively.
+FIELD_MAKER: _native.FieldMaker[Subfield, Indicators] = _native.FieldMaker(Subfield, Indicators)
 
-def _make_field(parts: tuple[str, str] | tuple[str, Indicators, list[Subfield]]) -> Field:
+
+#: A field as the native readers give it: ``(tag, data)`` or ``(tag, indicators, subfields)``.
+FieldParts = tuple[str, str] | tuple[str, Indicators, list[Subfield]]
+
+
+def make_field(parts: FieldParts) -> Field:
     """A `Field` from the native reader's ``(tag, data)`` or ``(tag, indicators, subfields)``."""
     field: Field = _new_field(Field)
     if len(parts) == 2:
@@ -62,7 +69,7 @@ class DecodedRecord(Record):
         if raw is not None:
             made = self._made or {}
             with CollectorPaused():
-                self._fields = [made.get(i) or _make_field(parts) for i, parts in enumerate(raw.all_fields())]
+                self._fields = [made.get(i) or make_field(parts) for i, parts in enumerate(raw.all_fields())]
             self._raw = self._made = None
         return self._fields
 
@@ -83,7 +90,7 @@ class DecodedRecord(Record):
             made = self._made = {}
         field = made.get(index)
         if field is None:
-            field = made[index] = _make_field(raw.field(index))
+            field = made[index] = make_field(raw.field(index))
         return field
 
     def __getitem__(self, tag: str) -> Field:
@@ -96,12 +103,12 @@ class DecodedRecord(Record):
         # _field_at, inlined: this is the line every record-at-a-time script runs.
         made = self._made
         if made is None:
-            first = _make_field(raw.field(index))
+            first = make_field(raw.field(index))
             self._made = {index: first}
             return first
         field = made.get(index)
         if field is None:
-            field = made[index] = _make_field(raw.field(index))
+            field = made[index] = make_field(raw.field(index))
         return field
 
     @overload

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from typing import IO, Literal
+from collections.abc import Callable, Iterator
+from typing import IO, Literal, TypeGuard, cast
 from xml.etree.ElementTree import _escape_attrib, _escape_cdata  # type: ignore[attr-defined]
 from xml.parsers import expat
 from xml.sax import make_parser
@@ -14,10 +14,11 @@ from xml.sax.handler import ContentHandler, feature_namespaces
 from xml.sax.xmlreader import AttributesNSImpl
 
 from marc_polars.pymarc._collector import CollectorPaused
-from marc_polars.pymarc.field import Field, Indicators
+from marc_polars.pymarc._decoded import FIELD_MAKER, FieldParts, make_field
+from marc_polars.pymarc.field import Field, Indicators, Subfield
 from marc_polars.pymarc.leader import Leader
 from marc_polars.pymarc.marc8 import MARC8ToUnicode
-from marc_polars.pymarc.record import Record
+from marc_polars.pymarc.record import Record, written_natively
 
 __all__ = [
     "MARC_XML_NS",
@@ -114,7 +115,16 @@ class XmlHandler(ContentHandler):
 
 
 def parse_xml(xml_file: XmlSource, handler: ContentHandler) -> None:
-    """Parse `xml_file` with namespace-aware SAX, sending the events to `handler`."""
+    """Parse `xml_file` with namespace-aware SAX, sending the events to `handler`.
+
+    An `XmlHandler` whose only change is its `process_record` is sent the records SAX would have it
+    make, made faster without SAX where that is certain to give the same (see `_parsed_fast`).
+    """
+    if not (isinstance(handler, XmlHandler) and _follows_xml_handler(handler) and _parsed_fast(xml_file, handler)):
+        _parse_by_sax(xml_file, handler)
+
+
+def _parse_by_sax(xml_file: XmlSource, handler: ContentHandler) -> None:
     parser = make_parser()
     parser.setContentHandler(handler)
     parser.setFeature(feature_namespaces, True)
@@ -146,29 +156,69 @@ def parse_xml_to_array(
 
     `strict` and `normalize_form` are those of `XmlHandler`.
     """
+    handler = XmlHandler(strict, normalize_form)
     with CollectorPaused():
-        return _parse_xml_to_array(xml_file, strict, normalize_form)
-
-
-def _parse_xml_to_array(xml_file: XmlSource, strict: bool, normalize_form: NormalizeForm | None) -> list[Record]:
-    handler = XmlHandler(strict, normalize_form)
-    if isinstance(xml_file, str) and os.path.isfile(xml_file):
-        with open(xml_file, "rb") as handle:
-            if _parsed_by_expat(handle, handler):
-                return handler.records
-    elif _rereadable_bytes(xml_file):
-        start = xml_file.tell()  # type: ignore[union-attr]
-        if _parsed_by_expat(xml_file, handler):  # type: ignore[arg-type]
-            return handler.records
-        xml_file.seek(start)  # type: ignore[union-attr]
-    # Anything else, and any document expat alone does not read as SAX does, through SAX itself: its
-    # events, and its errors, are those pymarc's parsing gives.
-    handler = XmlHandler(strict, normalize_form)
-    parse_xml(xml_file, handler)
+        parse_xml(xml_file, handler)
     return handler.records
 
 
-def _rereadable_bytes(xml_file: XmlSource) -> bool:
+#: The `ContentHandler` methods whose SAX events `_parsed_fast` stands for.
+_SAX_METHODS = (
+    "setDocumentLocator",
+    "startDocument",
+    "endDocument",
+    "startPrefixMapping",
+    "endPrefixMapping",
+    "startElement",
+    "endElement",
+    "startElementNS",
+    "endElementNS",
+    "characters",
+    "ignorableWhitespace",
+    "processingInstruction",
+    "skippedEntity",
+)
+
+
+def _follows_xml_handler(handler: XmlHandler) -> bool:
+    """Whether `handler` does with SAX's events what `XmlHandler` does, from a clean start."""
+    own = vars(handler)
+    return (
+        all(getattr(type(handler), name) is getattr(XmlHandler, name) and name not in own for name in _SAX_METHODS)
+        and handler._record is None
+        and handler._field is None
+        and handler._subfield_code is None
+    )
+
+
+def _parsed_fast(xml_file: XmlSource, handler: XmlHandler) -> bool:
+    """Sends `handler` the records SAX would have it make from `xml_file`, without SAX, if it can;
+    False, with nothing sent, if `xml_file` is not a path or a binary file object that can be read
+    again, or the document is not one read so (see `_records_of`)."""
+    if isinstance(xml_file, str):
+        if not os.path.isfile(xml_file):
+            return False
+        with open(xml_file, "rb") as handle:
+            document = handle.read()
+    elif _rereadable_bytes(xml_file):
+        start = xml_file.tell()
+        document = xml_file.read()
+        xml_file.seek(start)
+    else:
+        return False
+    records = _records_of(document, handler)
+    if records is None:
+        return False
+    try:
+        for record in records:
+            handler.process_record(record)
+    finally:
+        if not isinstance(xml_file, str):
+            xml_file.close()  # as SAX closes the file objects it parses
+    return True
+
+
+def _rereadable_bytes(xml_file: XmlSource) -> TypeGuard[IO[bytes]]:
     """Whether `xml_file` is a binary file object that can be read again from where it is."""
     try:
         return isinstance(xml_file.read(0), bytes) and xml_file.seekable()  # type: ignore[union-attr]
@@ -176,67 +226,58 @@ def _rereadable_bytes(xml_file: XmlSource) -> bool:
         return False
 
 
-class _Attributes:
-    """An element's attributes as `XmlHandler` asks for them, by SAX's names (`(uri, local name)`,
-    `uri` None outside any namespace), over expat's (`"uri local name"`)."""
+def _records_of(document: bytes, handler: XmlHandler) -> Iterator[Record] | None:
+    """The records `handler` would make of `document`, each made as its turn comes (so that an error
+    in making one comes after those before it were sent, as with SAX); None if the document is not
+    well-formed (SAX is to raise its error), has a type declaration (whose entities SAX resolves), or
+    the native reader leaves it to SAX (see `marc_polars.marcxml::handler`)."""
+    if not _well_formed_without_document_type(document):
+        return None
+    made = FIELD_MAKER.marcxml(document, strict=handler._strict)
+    if made is None:
+        return None
+    form = handler.normalize_form
+    return (_record(leader, fields, form) for leader, fields in made)
 
-    __slots__ = ("_values",)
 
-    def __init__(self, values: dict[str, str]) -> None:
-        self._values = values
+def _well_formed_without_document_type(document: bytes) -> bool:
+    """Whether expat, configured as SAX configures it, reads `document` without error or type
+    declaration."""
 
-    @staticmethod
-    def _key(name: _Name) -> str:
-        uri, local = name
-        return local if uri is None else f"{uri} {local}"
+    def document_type(*_: object) -> None:
+        raise _DocumentType
 
-    def getValue(self, name: _Name) -> str:
-        return self._values[self._key(name)]
-
-    def get(self, name: _Name, default: str | None = None) -> str | None:
-        return self._values.get(self._key(name), default)
+    parser = expat.ParserCreate(None, " ")
+    parser.StartDoctypeDeclHandler = document_type
+    try:
+        parser.Parse(document, True)
+    except (expat.ExpatError, _DocumentType):
+        return False
+    return True
 
 
 class _DocumentType(Exception):
     """A document type declaration: what SAX does with its entities decides the events."""
 
 
-def _parsed_by_expat(handle: IO[bytes], handler: XmlHandler) -> bool:
-    """Sends `handler` the events SAX sends it, from expat directly; False, with `handler` left
-    part-filled, if the document has a type declaration or expat or the handler raises.
+def _record(leader: str | None, fields: list[FieldParts], form: NormalizeForm | None) -> Record:
+    """The record `XmlHandler` makes of a record the native reader read."""
+    record = Record()
+    if form is not None:
+        leader = None if leader is None else unicodedata.normalize(form, leader)
+        fields = [_normalized(parts, form) for parts in fields]
+    if leader is not None:
+        record.leader = Leader(leader)
+    record.fields = [make_field(parts) for parts in fields]
+    return record
 
-    SAX splits every element's name into a new pair and wraps its attributes in Python, and takes
-    most of the time of parsing MARCXML doing so; here each distinct name is split once.
-    """
-    names: dict[str, _Name] = {}
 
-    def name(expat_name: str) -> _Name:
-        uri, _, local = expat_name.rpartition(" ")
-        pair = names[expat_name] = (uri or None, local)
-        return pair
-
-    start_element, end_element = handler.startElementNS, handler.endElementNS
-
-    def start(element: str, attributes: dict[str, str]) -> None:
-        start_element(names.get(element) or name(element), None, _Attributes(attributes))  # type: ignore[arg-type]
-
-    def end(element: str) -> None:
-        end_element(names.get(element) or name(element), None)
-
-    def document_type(*_: object) -> None:
-        raise _DocumentType
-
-    parser = expat.ParserCreate(None, " ")
-    parser.buffer_text = True  # character data in one piece, as the handler joins it anyway
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = handler.characters
-    parser.StartDoctypeDeclHandler = document_type
-    try:
-        parser.ParseFile(handle)
-    except Exception:  # parsed again by SAX, which raises what pymarc raises
-        return False
-    return True
+def _normalized(parts: FieldParts, form: NormalizeForm) -> FieldParts:
+    """A field's text (not its tag, indicators or codes, which are attributes) normalised."""
+    if len(parts) == 2:
+        return parts[0], unicodedata.normalize(form, parts[1])
+    tag, indicators, subfields = parts
+    return tag, indicators, [Subfield(code, unicodedata.normalize(form, value)) for code, value in subfields]
 
 
 class _Text:
@@ -260,6 +301,7 @@ class _Text:
 #: The root element's attributes with `namespace`: written as plain attributes, so that the element
 #: serialises without ElementTree prefixes.
 _NAMESPACE_ATTRIBUTES = {"xmlns": MARC_XML_NS, "xmlns:xsi": XSI_NS, "xsi:schemaLocation": MARC_XML_SCHEMA}
+_ROOT_ATTRIBUTES = "".join(f' {key}="{_escape_attrib(value)}"' for key, value in _NAMESPACE_ATTRIBUTES.items())
 
 
 def _element(name: str, attributes: str, text: str) -> str:
@@ -274,8 +316,7 @@ def _record_xml(record: Record, quiet: bool, namespace: bool) -> str:
     it: a tree costs far more to build than its text. Escaped by ElementTree's own functions, so
     that the text is the one it writes."""
     text = _Text(quiet)
-    root = "".join(f' {key}="{_escape_attrib(value)}"' for key, value in _NAMESPACE_ATTRIBUTES.items())
-    parts = [f"<record{root if namespace else ''}>", _element("leader", "", str(record.leader))]
+    parts = [f"<record{_ROOT_ATTRIBUTES if namespace else ''}>", _element("leader", "", str(record.leader))]
     for field in record.fields:
         tag = _escape_attrib(field.tag)
         if field.control_field:
@@ -294,11 +335,18 @@ def _record_xml(record: Record, quiet: bool, namespace: bool) -> str:
 
 def record_to_xml(record: Record, quiet: bool = False, namespace: bool = False) -> bytes:
     """The record as a MARCXML `<record>` element, serialised in ASCII with character references."""
+    root = _ROOT_ATTRIBUTES if namespace else ""
+    xml = written_natively(record, "xml_ascii", root)
+    if xml is not None:
+        return cast(bytes, xml)
     return _record_xml(record, quiet, namespace).encode("ascii", "xmlcharrefreplace")
 
 
 def record_to_xml_utf8(record: Record) -> bytes:
     """The record as a MARCXML `<record>` element in UTF-8, as `XMLWriter` writes each record."""
+    xml = written_natively(record, "xml")
+    if xml is not None:
+        return cast(bytes, xml)
     return _record_xml(record, False, False).encode("utf-8", "xmlcharrefreplace")
 
 

@@ -14,7 +14,7 @@ from marc_polars._native import RawRecord, RecordReader
 from marc_polars._sources import Source, native_source, source_name
 from marc_polars.exceptions import MarcError
 from marc_polars.pymarc._collector import CollectorPaused
-from marc_polars.pymarc._decoded import DecodedRecord, native_records
+from marc_polars.pymarc._decoded import FIELD_MAKER, DecodedRecord, make_field, native_records
 from marc_polars.pymarc.constants import END_OF_RECORD
 from marc_polars.pymarc.exceptions import (
     EndOfRecordNotFound,
@@ -388,6 +388,12 @@ class JSONReader(Reader):
     @staticmethod
     def _record(obj: dict[str, Any]) -> Record:
         record = Record()
+        plain = FIELD_MAKER.json_record(obj)
+        if plain is not None:
+            leader, parts = plain
+            record.leader = Leader(leader)
+            record.fields = [make_field(field) for field in parts]
+            return record
         record.leader = Leader(obj["leader"])
         fields = record.fields
         for entry in obj["fields"]:

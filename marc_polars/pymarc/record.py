@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any, cast, overload
 
+from marc_polars import _native
 from marc_polars.exceptions import (
     BadSubfieldCodeWarning,
     BaseAddressInvalid,
@@ -117,6 +118,10 @@ class Record:
 
     def __str__(self) -> str:
         """The record in MARCMaker form: ``=LDR  ...`` then one line per field."""
+        if Field.__str__ is _FIELD_STR:
+            text = written_natively(self, "text")
+            if text is not None:
+                return cast(str, text)
         lines = [f"=LDR  {self.leader}"]
         lines.extend(str(field) for field in self.fields)
         return "\n".join(lines) + "\n"
@@ -346,6 +351,10 @@ class Record:
                 self.leader = self.leader[0:9] + "a" + self.leader[10:]
         leader = str(self.leader)
         encoding = "utf-8" if leader[9] == "a" or self.force_utf8 else "iso8859-1"
+        if encoding == "utf-8" and Field.as_marc is _FIELD_AS_MARC:
+            marc = written_natively(self, "iso2709")
+            if marc is not None:
+                return cast(bytes, marc)
 
         directory: list[bytes] = []
         body: list[bytes] = []
@@ -528,3 +537,15 @@ def normalize_subfield_code(subfield: bytes) -> tuple[str, int]:
 
 
 __all__ = ["Record", "map_marc8_record", "normalize_subfield_code"]
+
+
+#: The methods of `Field` that writing a record natively stands for: replaced, they are called.
+_FIELD_STR = Field.__str__
+_FIELD_AS_MARC = Field.as_marc
+
+
+def written_natively(record: Record, form: str, root_attributes: str = "") -> str | bytes | None:
+    """`record` written in `form` as pymarc writes it ("iso2709" in UTF-8, "json", "xml",
+    "xml_ascii" or "text"), natively; None if any of its fields or pairs is not a plain `Field`,
+    `Indicators` or `Subfield` holding strings, for the Python code to write it."""
+    return _native.written(str(record.leader), record.fields, Field, Indicators, Subfield, form, root_attributes)

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 from marc_polars.pymarc.exceptions import WriteNeedsRecord
 from marc_polars.pymarc.marcxml import MARC_XML_NS, record_to_xml_utf8
-from marc_polars.pymarc.record import Record
+from marc_polars.pymarc.record import Record, written_natively
 
 __all__ = ["JSONWriter", "MARCWriter", "TextWriter", "Writer", "XMLWriter"]
 
@@ -51,9 +51,12 @@ class JSONWriter(Writer):
         if self.file_handle:
             if self.write_count:
                 self.file_handle.write(",")
-            # The text `json.dump` writes, made at once by the C encoder: `json.dump` encodes in
-            # Python, piece by piece.
-            self.file_handle.write(json.dumps(record.as_dict(), separators=(",", ":")))
+            # The text `json.dump` writes: natively, unless the record's class has its own `as_dict`;
+            # otherwise at once by the C encoder (`json.dump` encodes in Python, piece by piece).
+            text = written_natively(record, "json") if type(record).as_dict is Record.as_dict else None
+            if text is None:
+                text = json.dumps(record.as_dict(), separators=(",", ":"))
+            self.file_handle.write(text)
             self.write_count += 1
 
     def close(self, close_fh: bool = True) -> None:

@@ -9,6 +9,7 @@
 //! framed in parallel, which start mid-document, know them too.
 
 mod frame;
+pub mod handler;
 mod read;
 pub mod write;
 

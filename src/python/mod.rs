@@ -4,10 +4,12 @@
 mod batches;
 mod errors;
 mod expressions;
+mod fields;
 mod records;
 mod sources;
 mod text;
 mod write;
+mod written;
 
 use pyo3::prelude::*;
 
@@ -32,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(expressions::parse_spec, m)?)?;
     m.add_function(wrap_pyfunction!(records::read_records, m)?)?;
     m.add_function(wrap_pyfunction!(text::marc8_to_unicode, m)?)?;
+    m.add_function(wrap_pyfunction!(written::written, m)?)?;
     m.add_function(wrap_pyfunction!(sources::compression_of, m)?)?;
     m.add_function(wrap_pyfunction!(sources::splittable, m)?)?;
     m.add_function(wrap_pyfunction!(sources::glob_remote, m)?)?;
@@ -41,5 +44,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batches::PyBatches>()?;
     m.add_class::<records::PyRecordReader>()?;
     m.add_class::<records::PyRawRecord>()?;
+    m.add_class::<fields::PyFieldMaker>()?;
     Ok(())
 }

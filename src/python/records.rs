@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use super::errors::to_pyerr;
+use super::fields::PairFactory;
 use super::sources::to_sources;
 use crate::detect::Format;
 use crate::executor::{self, Ordered, ReadOptions};
@@ -28,20 +29,6 @@ struct RecordCursor {
     batches: Option<Ordered<RecordBatch>>,
     batch: Option<Arc<RecordBatch>>,
     next: usize,
-}
-
-/// Makes instances of the Python `Subfield` and `Indicators` named tuples through `tuple.__new__`,
-/// which runs in C; calling the classes would run their Python-level `__new__`.
-struct PairFactory {
-    subfield: Py<PyAny>,
-    indicators: Py<PyAny>,
-    tuple_new: Py<PyAny>,
-}
-
-impl PairFactory {
-    fn make<'py>(&self, py: Python<'py>, class: &Py<PyAny>, first: &str, second: &str) -> PyResult<Bound<'py, PyAny>> {
-        self.tuple_new.bind(py).call1((class.bind(py), (first, second)))
-    }
 }
 
 #[pymethods]
@@ -119,11 +106,8 @@ pub(super) fn read_records(
     let options = ReadOptions { threads, chunk_size, framing: Framing::Strict, format: Format::Iso2709, ..Default::default() };
     let batches =
         py.detach(|| executor::decode_in_order(sources, &options, RecordDecoder { force_utf8 })).map_err(|e| to_pyerr(py, e))?;
-    let tuple_new = py.get_type::<PyTuple>().getattr("__new__")?.unbind();
-    Ok(PyRecordReader {
-        state: Mutex::new(RecordCursor { batches: Some(batches), batch: None, next: 0 }),
-        pairs: Arc::new(PairFactory { subfield: subfield.unbind(), indicators: indicators.unbind(), tuple_new }),
-    })
+    let pairs = Arc::new(PairFactory::new(py, subfield, indicators)?);
+    Ok(PyRecordReader { state: Mutex::new(RecordCursor { batches: Some(batches), batch: None, next: 0 }), pairs })
 }
 
 /// One record of a [`PyRecordReader`]: its bytes, and for a regular record its leader and fields
@@ -151,10 +135,9 @@ impl PyRawRecord {
             // Codes are ASCII and values start and end at delimiters: both are whole UTF-8.
             let code = char::from(code).to_string();
             let value = std::str::from_utf8(value).unwrap_or("\u{FFFD}");
-            subfields.append(self.pairs.make(py, &self.pairs.subfield, &code, value)?)?;
+            subfields.append(self.pairs.subfield(py, &code, value)?)?;
         }
-        let indicators =
-            self.pairs.make(py, &self.pairs.indicators, &char::from(ind1).to_string(), &char::from(ind2).to_string())?;
+        let indicators = self.pairs.indicators(py, &char::from(ind1).to_string(), &char::from(ind2).to_string())?;
         (tag, indicators, subfields).into_pyobject(py)
     }
 }

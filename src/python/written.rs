@@ -1,0 +1,99 @@
+//! Records of the pymarc-compatible API written natively (see `crate::written`): the record's
+//! leader and fields copied from its Python objects, when they are in the plain form.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyList, PyString, PyTuple};
+
+use crate::written::PlainRecord;
+
+/// A record with leader text `leader` and the `Field` objects `fields` written in `form`:
+/// "iso2709" (UTF-8), "json", "xml" (UTF-8), "xml_ascii" or "text". `root_attributes`: the
+/// escaped attributes of the MARCXML `record` element. `None` when anything in the record is not
+/// plain: a field or pair of another class than `field`, `indicators`, `subfield`, anything not a
+/// string where pymarc has strings, a string Rust cannot hold (lone surrogates).
+#[pyfunction]
+#[pyo3(signature = (leader, fields, field, indicators, subfield, form, root_attributes = ""))]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn written<'py>(
+    py: Python<'py>,
+    leader: &str,
+    fields: &Bound<'py, PyAny>,
+    field: &Bound<'py, PyAny>,
+    indicators: &Bound<'py, PyAny>,
+    subfield: &Bound<'py, PyAny>,
+    form: &str,
+    root_attributes: &str,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(record) = plain(py, leader, fields, field, indicators, subfield)? else { return Ok(None) };
+    Ok(match form {
+        "iso2709" => record.iso2709().map(|bytes| PyBytes::new(py, &bytes).into_any()),
+        "json" => Some(PyString::new(py, &record.json()).into_any()),
+        "xml" | "xml_ascii" => record.xml(root_attributes, form == "xml_ascii").map(|bytes| PyBytes::new(py, &bytes).into_any()),
+        "text" => Some(PyString::new(py, &record.text()).into_any()),
+        other => return Err(PyValueError::new_err(format!("no form {other:?}"))),
+    })
+}
+
+/// The record copied, or `None` if it is not plain.
+fn plain(
+    py: Python<'_>,
+    leader: &str,
+    fields: &Bound<'_, PyAny>,
+    field_class: &Bound<'_, PyAny>,
+    indicators_class: &Bound<'_, PyAny>,
+    subfield_class: &Bound<'_, PyAny>,
+) -> PyResult<Option<PlainRecord>> {
+    let Ok(fields) = fields.cast_exact::<PyList>() else { return Ok(None) };
+    let mut record = PlainRecord::new(leader);
+    for field in fields.iter() {
+        if !field.get_type().is(field_class) {
+            return Ok(None);
+        }
+        let tag = field.getattr(intern!(py, "tag"))?;
+        let Some(tag) = text(&tag) else { return Ok(None) };
+        let control = field.getattr(intern!(py, "control_field"))?;
+        if control.is(PyBool::new(py, true)) {
+            let data = field.getattr(intern!(py, "data"))?;
+            if data.is_none() {
+                record.push_control(tag, None);
+                continue;
+            }
+            let Some(data) = text(&data) else { return Ok(None) };
+            record.push_control(tag, Some(data));
+            continue;
+        }
+        if !control.is(PyBool::new(py, false)) {
+            return Ok(None);
+        }
+        let pair = field.getattr(intern!(py, "_indicators"))?;
+        let Some((ind1, ind2)) = pair_of(&pair, indicators_class) else { return Ok(None) };
+        record.push_data(tag, ind1, ind2);
+        let subfields = field.getattr(intern!(py, "subfields"))?;
+        let Ok(subfields) = subfields.cast_exact::<PyList>() else { return Ok(None) };
+        for subfield in subfields.iter() {
+            let Some((code, value)) = pair_of(&subfield, subfield_class) else { return Ok(None) };
+            record.push_subfield(code, value);
+        }
+    }
+    Ok(Some(record))
+}
+
+/// The two strings of an instance of the named tuple `class`.
+fn pair_of<'a>(pair: &'a Bound<'_, PyAny>, class: &Bound<'_, PyAny>) -> Option<(&'a str, &'a str)> {
+    if !pair.get_type().is(class) {
+        return None;
+    }
+    let pair = pair.cast::<PyTuple>().ok()?;
+    if pair.len() != 2 {
+        return None;
+    }
+    let items = pair.as_slice();
+    Some((text(&items[0])?, text(&items[1])?))
+}
+
+/// The text of an exact `str`.
+fn text<'a>(value: &'a Bound<'_, PyAny>) -> Option<&'a str> {
+    value.cast_exact::<PyString>().ok()?.to_str().ok()
+}
