@@ -31,7 +31,11 @@ struct PlainField {
 enum PlainContent {
     /// A control field's data; `None` where the script left none.
     Control(Option<Range<usize>>),
-    Data { ind1: Range<usize>, ind2: Range<usize>, subfields: Range<usize> },
+    Data {
+        ind1: Range<usize>,
+        ind2: Range<usize>,
+        subfields: Range<usize>,
+    },
 }
 
 impl PlainRecord {
