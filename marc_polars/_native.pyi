@@ -96,6 +96,7 @@ def read_records(
     indicators: type[_Indicators],
     *,
     force_utf8: bool = False,
+    marc8: bool = True,
     threads: int = 0,
     chunk_size: int = ...,
 ) -> RecordReader[_Subfield, _Indicators]: ...

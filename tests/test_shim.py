@@ -155,13 +155,32 @@ def test_a_framing_error_mid_file_hands_over_at_its_offset():
     assert isinstance(reader.current_exception, marc_polars.MarcError)
 
 
-def test_the_fast_path_is_taken_for_utf8_records_and_not_for_marc8(pymarc_test_dir):
+def _fields_of(record) -> list[tuple[object, ...]]:
+    return [(f.tag, f.data, f.indicators, [tuple(s) for s in f.subfields]) for f in record.fields]
+
+
+def test_the_fast_path_is_taken_for_utf8_and_marc8_records_pymarc_reads_without_a_word(pymarc_test_dir, capfd):
     utf8 = list(shim.MARCReader(marc_polars.SAMPLE))
     assert len(utf8) == 1000 and all(type(r) is DecodedRecord for r in utf8)
-    marc8 = list(shim.MARCReader(pymarc_file(pymarc_test_dir, "marc8.dat")))
-    assert marc8 and all(type(r) is shim.Record for r in marc8)
+    data = pymarc_file(pymarc_test_dir, "marc8.dat")
+    marc8 = list(shim.MARCReader(data))
+    assert marc8 and all(type(r) is DecodedRecord for r in marc8)
+    assert [_fields_of(r) for r in marc8] == [_fields_of(r) for r in pymarc.MARCReader(data)]
+    # Records in another encoding than MARC-8 are pymarc's to decode.
+    latin1 = list(shim.MARCReader(data, file_encoding="cp1252"))
+    assert latin1 and all(type(r) is shim.Record for r in latin1)
     forced = list(shim.MARCReader(pymarc_file(pymarc_test_dir, "utf8_without_leader_flag.dat"), force_utf8=True))
     assert forced and all(type(r) is DecodedRecord for r in forced)
+    # A code MARC-8 does not map: pymarc writes a warning, so the record is read its way, warning included.
+    at = data.index(b"\x1fa") + 2
+    unmapped = data[:at] + b"\xbf" + data[at + 1 :]
+    capfd.readouterr()
+    mixed = list(shim.MARCReader(unmapped))
+    shim_warning = capfd.readouterr().err
+    theirs = list(pymarc.MARCReader(unmapped))
+    assert type(mixed[0]) is shim.Record and all(type(r) is DecodedRecord for r in mixed[1:])
+    assert shim_warning and shim_warning == capfd.readouterr().err
+    assert [_fields_of(r) for r in mixed] == [_fields_of(r) for r in theirs]
 
 
 def test_fields_made_on_demand_are_the_fields_of_the_record():

@@ -130,7 +130,7 @@ class DecodedRecord(Record):
 
 
 def native_records(
-    source: NativeSource, file_handle: IO[bytes], force_utf8: bool
+    source: NativeSource, file_handle: IO[bytes], force_utf8: bool, marc8: bool
 ) -> tuple[RecordReader[Subfield, Indicators], int] | None:
     """The native reader over what `MARCReader` was given, and where in `file_handle` (opened on
     it) it starts.
@@ -145,5 +145,5 @@ def native_records(
         except (AttributeError, ValueError, OSError):
             return None
     start = file_handle.tell()
-    reader = _native.read_records([source], Subfield, Indicators, force_utf8=force_utf8)
+    reader = _native.read_records([source], Subfield, Indicators, force_utf8=force_utf8, marc8=marc8)
     return reader, start

@@ -160,7 +160,8 @@ class MARCReader(Reader):
         # Records are decoded natively, in batches and in parallel, as long as the framing holds;
         # after a framing error the rest is read here, the way pymarc reads it, from where the
         # native reader stopped. Without `to_unicode` every record would take the slow path.
-        native = native_records(source, self.file_handle, force_utf8) if to_unicode else None
+        marc8 = file_encoding == "iso8859-1"  # records not in UTF-8 are MARC-8, read as pymarc reads it
+        native = native_records(source, self.file_handle, force_utf8, marc8) if to_unicode else None
         self._native: RecordReader[Subfield, Indicators] | None = native[0] if native else None
         self._native_start = native[1] if native else 0
         self._source_name = source_name(source)

@@ -87,9 +87,9 @@ impl Drop for PyRecordReader {
 }
 
 /// Starts reading `sources` record by record. `subfield`, `indicators`: the named-tuple classes of
-/// the subfields and indicators made.
+/// the subfields and indicators made; `marc8`: whether records not in UTF-8 are MARC-8.
 #[pyfunction]
-#[pyo3(signature = (sources, subfield, indicators, *, force_utf8 = false, threads = 0, chunk_size = executor::DEFAULT_CHUNK_SIZE))]
+#[pyo3(signature = (sources, subfield, indicators, *, force_utf8 = false, marc8 = true, threads = 0, chunk_size = executor::DEFAULT_CHUNK_SIZE))]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn read_records(
     py: Python<'_>,
@@ -97,6 +97,7 @@ pub(super) fn read_records(
     subfield: Bound<'_, PyAny>,
     indicators: Bound<'_, PyAny>,
     force_utf8: bool,
+    marc8: bool,
     threads: usize,
     chunk_size: usize,
 ) -> PyResult<PyRecordReader> {
@@ -104,8 +105,9 @@ pub(super) fn read_records(
     // pymarc's framing, which stops at the first framing error: what follows is pymarc's to read.
     // Records are read from their ISO 2709 bytes: `parse_xml_to_array` and `JSONReader` read the others.
     let options = ReadOptions { threads, chunk_size, framing: Framing::Strict, format: Format::Iso2709, ..Default::default() };
-    let batches =
-        py.detach(|| executor::decode_in_order(sources, &options, RecordDecoder { force_utf8 })).map_err(|e| to_pyerr(py, e))?;
+    let batches = py
+        .detach(|| executor::decode_in_order(sources, &options, RecordDecoder { force_utf8, marc8 }))
+        .map_err(|e| to_pyerr(py, e))?;
     let pairs = Arc::new(PairFactory::new(py, subfield, indicators)?);
     Ok(PyRecordReader { state: Mutex::new(RecordCursor { batches: Some(batches), batch: None, next: 0 }), pairs })
 }
@@ -126,7 +128,7 @@ impl PyRawRecord {
 
     fn field_tuple<'py>(&self, py: Python<'py>, field: &FieldEntry) -> PyResult<Bound<'py, PyTuple>> {
         let tag = std::str::from_utf8(&field.tag).unwrap_or("???");
-        let content = self.batch.text(&field.content);
+        let content = self.batch.content(field);
         let Some([ind1, ind2]) = field.indicators else {
             return (tag, content).into_pyobject(py);
         };
