@@ -20,7 +20,7 @@ import marc_polars
 import marc_polars.pymarc as shim
 from marc_polars.pymarc._decoded import DecodedRecord
 
-from conftest import BROKEN, DATA, MARC8, READABLE, TRUNCATED, run_python
+from conftest import BROKEN, DATA, MARC8, READABLE, TRUNCATED, fetch_data, run_python
 
 #: pymarc's own binary test files: MARC-8, UTF-8, UNIMARC and damaged records.
 PYMARC_FILES = [
@@ -181,6 +181,25 @@ def test_the_fast_path_is_taken_for_utf8_and_marc8_records_pymarc_reads_without_
     assert type(mixed[0]) is shim.Record and all(type(r) is DecodedRecord for r in mixed[1:])
     assert shim_warning and shim_warning == capfd.readouterr().err
     assert [_fields_of(r) for r in mixed] == [_fields_of(r) for r in theirs]
+
+
+def _digests(module, path: Path) -> list[int]:
+    """A hash of each record's leader and fields as `module`'s MARCReader reads them."""
+    with open(path, "rb") as handle:
+        return [hash((str(r.leader), repr(_fields_of(r)))) if r else 0 for r in module.MARCReader(handle)]
+
+
+@pytest.mark.slow
+def test_booksall_in_marc8_reads_as_pymarc_reads_it(capfd):
+    """All 250,000 BooksAll records in MARC-8 (made by YAZ): the same records as pymarc's, and the
+    same warnings, for the records pymarc warns about (all the rest are decoded natively)."""
+    path = fetch_data.booksall_marc8()
+    capfd.readouterr()
+    ours = _digests(shim, path)
+    our_warnings = capfd.readouterr().err
+    assert ours == _digests(pymarc, path)
+    assert our_warnings == capfd.readouterr().err
+    assert len(ours) == 250_000
 
 
 def test_fields_made_on_demand_are_the_fields_of_the_record():
