@@ -1,10 +1,11 @@
 """The pymarc-compatible reader against pymarc and mrrc 0.9.2 on the 250,000-record BooksAll file.
 
 A record-at-a-time script, as old pymarc scripts are written: read every record and take the title
-proper, `record["245"]["a"]` (by the shim also on BooksAll in MARC-8, made by YAZ); then one that touches every field of every record; then, on the first
-25,000 records, a cataloguer's whole script (`legacy_script.py`: data elements, edits, all four
-writers, every output read back), whose outputs are compared byte for byte after the table. Each
-run is a fresh process; the cases are interleaved and repeated, and the median is reported.
+proper, `record["245"]["a"]` (by the shim also on BooksAll in MARC-8, made by YAZ); then one that
+touches every field of every record; then, on the first 25,000 records, a cataloguer's whole script
+(`legacy_script.py`: data elements, edits, all four writers, every output read back), whose outputs
+are compared byte for byte after the table. Each run is a fresh process; the cases are interleaved
+and repeated, and the median is reported.
 
     pip install mrrc==0.9.2
     python benchmarks/bench_shim.py [--repeat 3] [--file PATH]
