@@ -96,7 +96,8 @@ impl PlainRecord {
             }
             let start = body.len();
             match &field.content {
-                PlainContent::Control(data) => body.extend_from_slice(data.as_ref().map_or("", |d| self.str(d)).as_bytes()),
+                // No data is written as pymarc formats it, "None".
+                PlainContent::Control(data) => body.extend_from_slice(data.as_ref().map_or("None", |d| self.str(d)).as_bytes()),
                 PlainContent::Data { ind1, ind2, subfields } => {
                     body.extend_from_slice(self.str(ind1).as_bytes());
                     body.extend_from_slice(self.str(ind2).as_bytes());
@@ -346,7 +347,7 @@ mod tests {
         // 4 entries of 12, then the terminator: the base address is 24 + 49.
         assert_eq!(&text[12..17], "00073");
         assert_eq!(&text[24..36], "001000600000");
-        assert_eq!(&text[36..48], "005000100006");
+        assert_eq!(&text[36..48], "005000500006", "no data is written as None");
         assert!(text.ends_with("\u{1e} \\\u{1e}\u{1d}"));
     }
 

@@ -1,7 +1,7 @@
 """A legacy pymarc script (`benchmarks/legacy_script.py`: read, edit, write in all four forms, read
 back) run with pymarc 5.4.0 and with `marc_polars.pymarc`: every file it writes must be the same,
 byte for byte, on the sample, on every real file of `tests/data` and pymarc's own test files, and
-on the first 25,000 BooksAll records (slow).
+on the first 25,000 BooksAll records (slow); and all of BooksAll written by each writer (slow).
 """
 
 from __future__ import annotations
@@ -60,6 +60,31 @@ def test_pymarc_own_files_give_the_same_files(name, pymarc_test_dir, tmp_path):
 @pytest.mark.slow
 def test_booksall_gives_the_same_files(booksall, tmp_path):
     assert same_outputs(booksall, tmp_path, limit=25_000) == 25_000
+
+
+def write_all(module, source: Path, out: Path) -> None:
+    """Every record of `source`, as read, written by each of `module`'s four writers."""
+    out.mkdir()
+    with open(source, "rb") as handle:
+        writers = [
+            module.MARCWriter(open(out / "records.mrc", "wb")),  # noqa: SIM115 - the writers close them
+            module.XMLWriter(open(out / "records.xml", "wb")),  # noqa: SIM115
+            module.JSONWriter(open(out / "records.json", "w", encoding="utf-8")),  # noqa: SIM115
+            module.TextWriter(open(out / "records.txt", "w", encoding="utf-8")),  # noqa: SIM115
+        ]
+        for record in module.MARCReader(handle):
+            for writer in writers:
+                writer.write(record)
+        for writer in writers:
+            writer.close()
+
+
+@pytest.mark.slow
+def test_every_writer_writes_all_of_booksall_as_pymarc_writes_it(booksall, tmp_path):
+    write_all(shim, booksall, tmp_path / "shim")
+    write_all(pymarc, booksall, tmp_path / "pymarc")
+    for name in ("records.mrc", "records.xml", "records.json", "records.txt"):
+        assert filecmp.cmp(tmp_path / "shim" / name, tmp_path / "pymarc" / name, shallow=False), name
 
 
 #: Every MARCXML file of tests/data: collections, bare records, OAI-PMH, namespaces and prefixes, a

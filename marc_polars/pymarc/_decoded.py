@@ -58,7 +58,8 @@ class DecodedRecord(Record):
         record._raw = raw
         record._made = None
         record._fields = []
-        record.leader = Leader(raw.leader)
+        leader = record.leader = _new_field(Leader)  # its 24 characters were checked natively
+        leader.leader = raw.leader
         record.force_utf8 = force_utf8
         record.to_unicode = True
         return record

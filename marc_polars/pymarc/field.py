@@ -275,7 +275,8 @@ class Field:
     def as_marc(self, encoding: str) -> bytes:
         """The field's bytes in a record: data, or indicators and subfields, then 0x1E."""
         if self.control_field:
-            return f"{self.data or ''}{END_OF_FIELD}".encode(encoding)
+            # No data is written as pymarc writes it: "None".
+            return f"{self.data}{END_OF_FIELD}".encode(encoding)
         subfields = "".join(f"{SUBFIELD_INDICATOR}{code}{value}" for code, value in self.subfields)
         return f"{self.indicator1}{self.indicator2}{subfields}{END_OF_FIELD}".encode(encoding)
 

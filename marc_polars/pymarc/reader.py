@@ -399,7 +399,8 @@ class JSONReader(Reader):
         fields = record.fields
         for entry in obj["fields"]:
             tag, value = next(iter(entry.items()))
-            if isinstance(value, dict) and "subfields" in value:
+            # pymarc's test, whose `in` raises for a value `in` does not take (a number).
+            if "subfields" in value and hasattr(value, "update"):
                 # Each subfield object normally holds one code; any extra codes are kept in order.
                 subfields = [Subfield(code, text) for sub in value["subfields"] for code, text in sub.items()]
                 fields.append(Field.made(tag, Indicators(value["ind1"], value["ind2"]), subfields))

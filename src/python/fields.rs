@@ -3,36 +3,36 @@
 //! indicators and subfields instances of the Python `Indicators` and `Subfield` named tuples.
 
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::marcxml::handler::{self, HandlerContent};
 use crate::record::is_control_tag;
 
-/// Makes instances of the `Subfield` and `Indicators` named tuples through `tuple.__new__`, which
-/// runs in C; calling the classes would run their Python-level `__new__`.
+/// Makes instances of the `Subfield` and `Indicators` named tuples as `tuple.__new__` makes them,
+/// without its call (calling the classes would also run their Python-level `__new__`).
 pub(super) struct PairFactory {
-    subfield: Py<PyAny>,
-    indicators: Py<PyAny>,
-    tuple_new: Py<PyAny>,
+    subfield: Py<PyType>,
+    indicators: Py<PyType>,
 }
 
 impl PairFactory {
     /// `subfield`, `indicators`: tuple classes whose instances have no `__dict__`, as named tuples.
     pub(super) fn new(py: Python<'_>, subfield: Bound<'_, PyAny>, indicators: Bound<'_, PyAny>) -> PyResult<Self> {
         let tuple = py.get_type::<PyTuple>();
-        for class in [&subfield, &indicators] {
-            // What `untracked` relies on: an instance holds its items and nothing else.
+        let checked = |class: Bound<'_, PyAny>| -> PyResult<Py<PyType>> {
+            let class = class.cast_into::<PyType>()?;
+            // What `make_of` and `untracked` rely on: an instance holds its items and nothing else,
+            // and is allocated as a tuple (as any class made by a `class` statement is).
             let plain_tuple = class.getattr("__dictoffset__")?.extract::<isize>()? == 0;
-            if !plain_tuple || !class.cast::<PyType>()?.is_subclass(&tuple)? {
+            let heap_type = class.getattr("__flags__")?.extract::<u64>()? & ffi::Py_TPFLAGS_HEAPTYPE != 0;
+            if !plain_tuple || !heap_type || !class.is_subclass(&tuple)? {
                 return Err(PyTypeError::new_err("pairs are made of tuple classes without a __dict__, as named tuples"));
             }
-        }
-        Ok(PairFactory {
-            subfield: subfield.unbind(),
-            indicators: indicators.unbind(),
-            tuple_new: tuple.getattr("__new__")?.unbind(),
-        })
+            Ok(class.unbind())
+        };
+        Ok(PairFactory { subfield: checked(subfield)?, indicators: checked(indicators)? })
     }
 
     pub(super) fn subfield<'py>(&self, py: Python<'py>, code: &str, value: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -43,7 +43,7 @@ impl PairFactory {
         self.make(py, &self.indicators, first, second)
     }
 
-    fn make<'py>(&self, py: Python<'py>, class: &Py<PyAny>, first: &str, second: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn make<'py>(&self, py: Python<'py>, class: &Py<PyType>, first: &str, second: &str) -> PyResult<Bound<'py, PyAny>> {
         self.make_of(py, class, PyString::new(py, first), PyString::new(py, second))
     }
 
@@ -51,13 +51,29 @@ impl PairFactory {
     fn make_of<'py>(
         &self,
         py: Python<'py>,
-        class: &Py<PyAny>,
+        class: &Py<PyType>,
         first: Bound<'py, PyString>,
         second: Bound<'py, PyString>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let pair = self.tuple_new.bind(py).call1((class.bind(py), (first, second)))?;
-        untracked(&pair);
-        Ok(pair)
+        // SAFETY: `class` is a tuple class made in Python without `__dict__` (checked in `new`), so
+        // its instances are tuples allocated by `PyType_GenericAlloc` (as `tuple.__new__` does for
+        // such a class) with room for two items. A new object has one reference, which
+        // `PyTuple_SetItem` requires; it takes over the references to the two strings. The pair is
+        // untracked before anything else can see it (see `untracked`).
+        unsafe {
+            let pair = ffi::PyType_GenericAlloc(class.as_ptr().cast(), 2);
+            if pair.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            let pair = Bound::from_owned_ptr(py, pair);
+            if ffi::PyTuple_SetItem(pair.as_ptr(), 0, first.into_ptr()) != 0
+                || ffi::PyTuple_SetItem(pair.as_ptr(), 1, second.into_ptr()) != 0
+            {
+                return Err(PyErr::fetch(py));
+            }
+            untracked(&pair);
+            Ok(pair)
+        }
     }
 }
 
@@ -71,7 +87,7 @@ fn untracked(pair: &Bound<'_, PyAny>) {
     // reference cycle, and being immutable it stays so, so the collector has nothing to find in it.
     // Untracking a tracked GC object is always allowed (refcounting still frees it); the call is a
     // no-op on an untracked one.
-    unsafe { pyo3::ffi::PyObject_GC_UnTrack(pair.as_ptr().cast()) }
+    unsafe { ffi::PyObject_GC_UnTrack(pair.as_ptr().cast()) }
 }
 
 /// Makes fields for the pymarc-compatible readers of MARCXML and MARC-in-JSON.

@@ -133,13 +133,16 @@ impl PyRawRecord {
             return (tag, content).into_pyobject(py);
         };
         let subfields = PyList::empty(py);
-        for (code, value) in records::subfields(content.as_bytes()) {
-            // Codes are ASCII and values start and end at delimiters: both are whole UTF-8.
-            let code = char::from(code).to_string();
-            let value = std::str::from_utf8(value).unwrap_or("\u{FFFD}");
-            subfields.append(self.pairs.subfield(py, &code, value)?)?;
+        // Codes and indicators are ASCII (checked when the batch was made) and values start and end
+        // at delimiters: all are whole UTF-8.
+        fn ascii(byte: &u8) -> &str {
+            std::str::from_utf8(std::slice::from_ref(byte)).unwrap_or("?")
         }
-        let indicators = self.pairs.indicators(py, &char::from(ind1).to_string(), &char::from(ind2).to_string())?;
+        for (code, value) in records::subfields(content.as_bytes()) {
+            let value = std::str::from_utf8(value).unwrap_or("\u{FFFD}");
+            subfields.append(self.pairs.subfield(py, ascii(&code), value)?)?;
+        }
+        let indicators = self.pairs.indicators(py, ascii(&ind1), ascii(&ind2))?;
         (tag, indicators, subfields).into_pyobject(py)
     }
 }
