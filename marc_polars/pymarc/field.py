@@ -62,7 +62,8 @@ class Field:
         subfields: list[Subfield] | None = None,
         data: str | None = None,
     ) -> None:
-        self.tag: str = _normalize_tag(tag)
+        # The usual three-character tag as it is; anything else zero-padded or made text.
+        self.tag: str = tag if type(tag) is str and len(tag) == 3 else _normalize_tag(tag)
         if subfields and isinstance(subfields[0], str):
             raise ValueError(
                 "subfields must be a list of Subfield(code, value); "
@@ -78,7 +79,9 @@ class Field:
             return
         # The caller's list is kept, not copied: changes to it show in the field.
         self.subfields = subfields or []
-        if not indicators:
+        if type(indicators) is Indicators:  # kept, as pymarc keeps it
+            self._indicators = indicators
+        elif not indicators:
             self._indicators = Indicators(" ", " ")
         elif isinstance(indicators, (list, tuple)) and len(indicators) == 2:
             self._indicators = Indicators(*indicators)
