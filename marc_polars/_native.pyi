@@ -116,18 +116,12 @@ class FieldMaker(Generic[_Subfield, _Indicators]):
         """(leader, fields) of a plain MARC-in-JSON record object; None for any other object."""
 
 def written(
-    leader: str,
-    fields: object,
-    field: type,
-    indicators: type,
-    subfield: type,
-    form: str,
-    root_attributes: str = "",
+    leader: str, fields: object, classes: tuple[type, type, type], form: str, root_attributes: str = ""
 ) -> str | bytes | None:
     """A record of the pymarc-compatible API, with leader text `leader` and `fields`, written as
     pymarc writes it in `form`: "iso2709" (UTF-8, bytes), "json" (str), "xml" (UTF-8, bytes),
-    "xml_ascii" (bytes) or "text" (str); None unless every field is a plain `field` with
-    `indicators` and `subfield` pairs of strings."""
+    "xml_ascii" (bytes) or "text" (str); None unless every field is of the plain classes
+    (`Field`, `Indicators`, `Subfield`), holding strings."""
 
 def marc8_to_unicode(
     data: bytes | str, g0: int = 0x42, g1: int = 0x45, *, dialect: str = "marc21"

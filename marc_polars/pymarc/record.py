@@ -543,9 +543,12 @@ __all__ = ["Record", "map_marc8_record", "normalize_subfield_code"]
 _FIELD_STR = Field.__str__
 _FIELD_AS_MARC = Field.as_marc
 
+#: The classes of the parts of a record written natively.
+_PLAIN_CLASSES = (Field, Indicators, Subfield)
+
 
 def written_natively(record: Record, form: str, root_attributes: str = "") -> str | bytes | None:
     """`record` written in `form` as pymarc writes it ("iso2709" in UTF-8, "json", "xml",
     "xml_ascii" or "text"), natively; None if any of its fields or pairs is not a plain `Field`,
     `Indicators` or `Subfield` holding strings, for the Python code to write it."""
-    return _native.written(str(record.leader), record.fields, Field, Indicators, Subfield, form, root_attributes)
+    return _native.written(str(record.leader), record.fields, _PLAIN_CLASSES, form, root_attributes)

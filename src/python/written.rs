@@ -8,25 +8,25 @@ use pyo3::types::{PyBool, PyBytes, PyList, PyString, PyTuple};
 
 use crate::written::PlainRecord;
 
+/// The classes of a plain record's parts: `Field`, `Indicators`, `Subfield`.
+type Classes<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>);
+
 /// A record with leader text `leader` and the `Field` objects `fields` written in `form`:
 /// "iso2709" (UTF-8), "json", "xml" (UTF-8), "xml_ascii" or "text". `root_attributes`: the
 /// escaped attributes of the MARCXML `record` element. `None` when anything in the record is not
-/// plain: a field or pair of another class than `field`, `indicators`, `subfield`, anything not a
-/// string where pymarc has strings, a string Rust cannot hold (lone surrogates).
+/// plain: a field or pair of another class than `classes`, anything not a string where pymarc has
+/// strings, a string Rust cannot hold (lone surrogates).
 #[pyfunction]
-#[pyo3(signature = (leader, fields, field, indicators, subfield, form, root_attributes = ""))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (leader, fields, classes, form, root_attributes = ""))]
 pub(super) fn written<'py>(
     py: Python<'py>,
     leader: &str,
     fields: &Bound<'py, PyAny>,
-    field: &Bound<'py, PyAny>,
-    indicators: &Bound<'py, PyAny>,
-    subfield: &Bound<'py, PyAny>,
+    classes: Classes<'py>,
     form: &str,
     root_attributes: &str,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let Some(record) = plain(py, leader, fields, field, indicators, subfield)? else { return Ok(None) };
+    let Some(record) = plain(py, leader, fields, &classes)? else { return Ok(None) };
     Ok(match form {
         "iso2709" => record.iso2709().map(|bytes| PyBytes::new(py, &bytes).into_any()),
         "json" => Some(PyString::new(py, &record.json()).into_any()),
@@ -37,14 +37,8 @@ pub(super) fn written<'py>(
 }
 
 /// The record copied, or `None` if it is not plain.
-fn plain(
-    py: Python<'_>,
-    leader: &str,
-    fields: &Bound<'_, PyAny>,
-    field_class: &Bound<'_, PyAny>,
-    indicators_class: &Bound<'_, PyAny>,
-    subfield_class: &Bound<'_, PyAny>,
-) -> PyResult<Option<PlainRecord>> {
+fn plain(py: Python<'_>, leader: &str, fields: &Bound<'_, PyAny>, classes: &Classes<'_>) -> PyResult<Option<PlainRecord>> {
+    let (field_class, indicators_class, subfield_class) = classes;
     let Ok(fields) = fields.cast_exact::<PyList>() else { return Ok(None) };
     let mut record = PlainRecord::new(leader);
     for field in fields.iter() {
