@@ -135,7 +135,8 @@ pub fn read(xml: &[u8], strict: bool) -> Result<Document, Unsupported> {
             Event::DocType(_) => return Err(Unsupported),
             Event::Comment(_) | Event::PI(_) => {}
             Event::Eof => return Ok(handler.out),
-            Event::Empty(_) => unreachable!("empty elements are expanded"),
+            // Not produced: empty elements are expanded into a start and an end.
+            Event::Empty(_) => return Err(Unsupported),
         }
     }
 }
@@ -152,16 +153,14 @@ fn attribute(start: &BytesStart, name: &[u8]) -> Result<Option<String>, Unsuppor
     Ok(None)
 }
 
-/// A tag as pymarc keeps it, unchanged: three characters, none that it would pad to three digits.
+/// A tag as pymarc keeps it, unchanged: three ASCII characters (pymarc pads a numeric tag of
+/// another length, and a missing one is a KeyError in `XmlHandler`).
 fn tag_of(value: Option<String>) -> Result<[u8; 3], Unsupported> {
-    // A missing tag is a KeyError in `XmlHandler`; a numeric tag of other than three digits is padded.
     let value = value.ok_or(Unsupported)?;
-    let bytes: [u8; 3] = value.as_bytes().try_into().map_err(|_| Unsupported)?;
-    // Any digit Python's `str.isdigit` knows but ASCII's is outside three bytes, or padded: refuse both.
-    if value.chars().count() != 3 || value.chars().any(|c| !c.is_ascii() && c.is_numeric()) {
-        return Err(Unsupported);
+    match <[u8; 3]>::try_from(value.as_bytes()) {
+        Ok(bytes) if bytes.is_ascii() => Ok(bytes),
+        _ => Err(Unsupported),
     }
-    Ok(bytes)
 }
 
 impl Handler {
