@@ -140,7 +140,7 @@ impl Decoder for RecordDecoder {
     }
 }
 
-/// The leader of a record pymarc can read one, if it is ASCII.
+/// A record's leader, if pymarc can read it: 24 ASCII characters.
 fn parse_leader(record: &[u8]) -> Option<&[u8]> {
     let leader = record.get(..LEADER_LEN)?;
     leader.is_ascii().then_some(leader)
