@@ -151,4 +151,8 @@ def main(
             f"| {name} | {seconds:.3f} | {records / seconds:,.0f} | {size / 1e6 / seconds:,.1f} |{ratios} "
             f"{rss / 1e6:,.0f} | {rss / size:.2f} |{again}"
         )
+    if args.baseline:
+        for name in chosen:
+            ours, theirs = median[name], median[name + BASELINE]
+            print(f"- {name}: {ours:.3f} s, {theirs:.3f} s with the baseline: {ours / theirs - 1:+.1%} time")
     return {"first": median, "warm": warm}  # type: ignore[dict-item]

@@ -63,11 +63,13 @@ fn plain(py: Python<'_>, leader: &str, fields: &Bound<'_, PyAny>, classes: &Clas
         }
         let pair = field.getattr(intern!(py, "_indicators"))?;
         let Some((ind1, ind2)) = pair_of(&pair, indicators_class) else { return Ok(None) };
+        let (Ok(ind1), Ok(ind2)) = (ind1.to_str(), ind2.to_str()) else { return Ok(None) };
         record.push_data(tag, ind1, ind2);
         let subfields = field.getattr(intern!(py, "subfields"))?;
         let Ok(subfields) = subfields.cast_exact::<PyList>() else { return Ok(None) };
         for subfield in subfields.iter() {
             let Some((code, value)) = pair_of(&subfield, subfield_class) else { return Ok(None) };
+            let (Ok(code), Ok(value)) = (code.to_str(), value.to_str()) else { return Ok(None) };
             record.push_subfield(code, value);
         }
     }
@@ -75,7 +77,7 @@ fn plain(py: Python<'_>, leader: &str, fields: &Bound<'_, PyAny>, classes: &Clas
 }
 
 /// The two strings of an instance of the named tuple `class`.
-fn pair_of<'a>(pair: &'a Bound<'_, PyAny>, class: &Bound<'_, PyAny>) -> Option<(&'a str, &'a str)> {
+fn pair_of<'py>(pair: &Bound<'py, PyAny>, class: &Bound<'_, PyAny>) -> Option<(Bound<'py, PyString>, Bound<'py, PyString>)> {
     if !pair.get_type().is(class) {
         return None;
     }
@@ -83,8 +85,8 @@ fn pair_of<'a>(pair: &'a Bound<'_, PyAny>, class: &Bound<'_, PyAny>) -> Option<(
     if pair.len() != 2 {
         return None;
     }
-    let items = pair.as_slice();
-    Some((text(&items[0])?, text(&items[1])?))
+    let item = |index| pair.get_item(index).ok()?.cast_into_exact::<PyString>().ok();
+    Some((item(0)?, item(1)?))
 }
 
 /// The text of an exact `str`.
