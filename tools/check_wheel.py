@@ -25,12 +25,14 @@ from pathlib import Path
 #: The query run in the new environment: the sample read whole and scanned lazily, checked against
 #: each other, and where the package was loaded from printed (it must be the new environment).
 QUERY = """
+import os
 import sys
 
 import polars as pl
 import marc_polars as mp
 
-assert mp.__file__.startswith(sys.prefix), f"marc_polars loaded from {mp.__file__}, not from {sys.prefix}"
+loaded, prefix = os.path.realpath(mp.__file__), os.path.realpath(sys.prefix)
+assert loaded.startswith(prefix), f"marc_polars loaded from {loaded}, not from {prefix}"
 
 frame = mp.read_marc(mp.SAMPLE)
 english = mp.scan_marc(mp.SAMPLE, columns=mp.BIBLIOGRAPHIC).filter(pl.col("language") == "eng")
