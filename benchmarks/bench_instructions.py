@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
+from bench_convert import count_records
+
 #: What each run does with the reader, after the same imports and the same open.
 SCRIPT = """
 import sys
@@ -34,14 +36,6 @@ with open(sys.argv[1], "rb") as handle:
 """
 
 MODES = ("imports", "titles", "fields")
-
-
-def first_records(source: Path, count: int, dest: Path) -> None:
-    """The first `count` records of an ISO 2709 file, each framed by its leader's length."""
-    with open(source, "rb") as inp, open(dest, "wb") as out:
-        for _ in range(count):
-            length = inp.read(5)
-            out.write(length + inp.read(int(length) - 5))
 
 
 def instructions(python: str, script: Path, data: Path, mode: str) -> int:
@@ -62,7 +56,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         script, data = Path(folder) / "script.py", Path(folder) / "slice.mrc"
         script.write_text(SCRIPT)
-        first_records(booksall(), args.records, data)
+        source = booksall()
+        _, size = count_records(source, args.records)
+        with open(source, "rb") as handle:
+            data.write_bytes(handle.read(size))
         counts = {
             python: {mode: instructions(python, script, data, mode) for mode in MODES}
             for python in (sys.executable, args.baseline)

@@ -14,7 +14,7 @@ import pytest
 import marc_polars as mp
 from marc_polars import _native
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 
 def cargo_version() -> str:
